@@ -1,1 +1,7 @@
+"""Deep Learning from the Foundations (fast.ai 2019 part 2, lessons 8-12) rebuilt as an nbdev course package for current PyTorch
+
+Modules:
+
+- `course_lib.init`: Kaiming's gain for leaky ReLUs, hand-written Kaiming init, and per-layer activation statistics: why PyTorch's default conv init shrinks activations layer after layer."""
+
 __version__ = "0.1.0"

@@ -8,7 +8,7 @@ Docs: https://course-lib.github.io/course_lib/core.html.md"""
 __all__ = ['default_device', 'to_device', 'gpu_available', 'device_name', 'set_seed', 'quick_mode', 'test_near', 'test_near_zero',
            'record_metric']
 
-# %% ../nbs/00_core.ipynb #9438651e
+# %% ../nbs/00_core.ipynb #94da7866
 import os
 import json
 import random
@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from fastcore.test import test_eq, test_ne, test_close, test_fail, test_is, equals
 
-# %% ../nbs/00_core.ipynb #d84ee8d4
+# %% ../nbs/00_core.ipynb #4d8861bc
 _DEVICE_ENV = 'COURSE_LIB_DEVICE'
 
 def _available(kind: str) -> bool:
@@ -42,7 +42,7 @@ def default_device() -> torch.device:
         if _available(kind): return torch.device(kind)
     return torch.device('cpu')
 
-# %% ../nbs/00_core.ipynb #2d211187
+# %% ../nbs/00_core.ipynb #b181dae1
 def to_device(x, device=None):
     "Move `x` (a tensor, module, or list/tuple/dict of them) to `device` (default: `default_device()`)."
     device = default_device() if device is None else torch.device(device)
@@ -51,7 +51,7 @@ def to_device(x, device=None):
     if isinstance(x, (list, tuple)): return type(x)(to_device(o, device) for o in x)
     return x
 
-# %% ../nbs/00_core.ipynb #45e143d6
+# %% ../nbs/00_core.ipynb #bcc6b687
 def gpu_available() -> bool:
     "True if the default device is a GPU (CUDA or MPS)."
     return default_device().type in ('cuda', 'mps')
@@ -62,7 +62,7 @@ def device_name(device=None) -> str:
     if device.type == 'cuda': return f'cuda ({torch.cuda.get_device_name(device)})'
     return device.type
 
-# %% ../nbs/00_core.ipynb #f4701139
+# %% ../nbs/00_core.ipynb #ecdfa4ae
 def set_seed(seed: int, deterministic: bool = False):
     "Seed Python, NumPy and PyTorch (all devices); optionally require deterministic kernels."
     random.seed(seed)
@@ -74,14 +74,14 @@ def set_seed(seed: int, deterministic: bool = False):
         torch.backends.cudnn.benchmark = False
     return seed
 
-# %% ../nbs/00_core.ipynb #ff25abf3
+# %% ../nbs/00_core.ipynb #4ae476e3
 _QUICK_ENV = 'COURSE_LIB_QUICK'
 
 def quick_mode() -> bool:
     "True when `COURSE_LIB_QUICK` is set to 1/true/yes: notebooks then train on small slices for few batches."
     return os.environ.get(_QUICK_ENV, '').strip().lower() in ('1', 'true', 'yes', 'on')
 
-# %% ../nbs/00_core.ipynb #1972e556
+# %% ../nbs/00_core.ipynb #53ac0ab3
 def test_near(a, b, tol=1e-3):
     "Check that `a` and `b` (numbers or tensors) agree within `tol`."
     test_close(a, b, eps=tol)
@@ -90,7 +90,7 @@ def test_near_zero(a, tol=1e-3):
     "Check that `a` is within `tol` of zero."
     assert abs(float(a)) < tol, f"{float(a)} is not within {tol} of zero"
 
-# %% ../nbs/00_core.ipynb #78821946
+# %% ../nbs/00_core.ipynb #64f81027
 _METRICS_ENV = 'COURSE_LIB_METRICS_FILE'
 
 def record_metric(name: str, value, fmt: str = '{:.4g}'):

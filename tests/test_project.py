@@ -1,0 +1,46 @@
+"""Project-wide rules: no .cuda(), README in sync with index.ipynb, one home per exported name, small samples."""
+import importlib
+import json
+import pkgutil
+import re
+from collections import Counter
+from pathlib import Path
+
+import course_lib
+from course_lib.docs import readme_text
+
+ROOT = Path(__file__).resolve().parents[1]
+CUDA_CALL = re.compile(r'\.' + 'cuda' + r'\(')  # spelled in pieces so this file does not match itself
+
+
+def test_nothing_calls_cuda_directly():
+    hits = []
+    for path in [*ROOT.glob('nbs/*.ipynb'), *ROOT.glob('course_lib/**/*.py'), *ROOT.glob('benchmarks/*.py')]:
+        text = path.read_text()
+        if path.suffix == '.ipynb':
+            text = '\n'.join(''.join(c['source']) for c in json.loads(text)['cells'] if c['cell_type'] == 'code')
+        hits += [f'{path.relative_to(ROOT)}: {line.strip()}' for line in text.splitlines() if CUDA_CALL.search(line)]
+    assert not hits, 'use course_lib.core.default_device() / to_device instead of .cuda():\n' + '\n'.join(hits)
+
+
+def test_readme_is_generated_from_index():
+    assert (ROOT/'README.md').read_text() == readme_text(ROOT/'nbs'), \
+        'README.md is out of date: run `course-lib docs --readme` after editing nbs/index.ipynb'
+
+
+def package_modules():
+    for info in pkgutil.walk_packages(course_lib.__path__, 'course_lib.'):
+        if not info.name.rsplit('.', 1)[-1].startswith('_'): yield importlib.import_module(info.name)
+
+
+def test_every_exported_name_has_one_home():
+    counts = Counter(name for mod in package_modules() for name in getattr(mod, '__all__', []))
+    twice = sorted(name for name, k in counts.items() if k > 1)
+    assert not twice, f'exported by two modules: {twice}; keep one definition and import it elsewhere'
+
+
+def test_bundled_samples_stay_small_and_documented():
+    samples = ROOT/'course_lib'/'samples'
+    total = sum(p.stat().st_size for p in samples.rglob('*') if p.is_file())
+    assert total < 5 * 2**20, f'samples are {total / 2**20:.1f} MiB; keep them to a few MiB'
+    assert 'licence' in (samples/'README.md').read_text().lower()
