@@ -1,8 +1,6 @@
 """Fixtures for the data-layer and CLI tests: an isolated cache and a small HTTP server on 127.0.0.1."""
 import http.server
-import io
 import socket
-import tarfile
 import threading
 
 import pytest
@@ -56,14 +54,3 @@ def closed_port():
         s.bind(('127.0.0.1', 0))
         port = s.getsockname()[1]
     return f'http://127.0.0.1:{port}'
-
-
-def make_tgz(members: dict) -> bytes:
-    "A .tgz in memory holding `members` (name -> bytes)."
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode='w:gz') as tar:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buf.getvalue()

@@ -9,7 +9,7 @@ import torch
 from course_lib import data
 from course_lib.data import (ArchiveError, ChecksumError, DataUnavailableError, Dataset, DownloadError, MirrorCopy,
                              UnknownDatasetError, dataset_status, download_data, get_mnist, untar_data)
-from conftest import make_tgz
+from helpers import make_tgz
 
 GOOD = make_tgz({'toy/train/a.txt': b'hello', 'toy/valid/b.txt': b'world'})
 md5 = lambda b: hashlib.md5(b).hexdigest()
