@@ -10,7 +10,7 @@ __all__ = ['DATASETS', 'MANIFEST', 'home_dir', 'archive_dir', 'data_dir', 'model
            'ArchiveError', 'DataUnavailableError', 'get_dataset', 'file_digest', 'check_file', 'download_url',
            'extract_archive', 'find_in_mirror', 'download_data', 'untar_data', 'dataset_status', 'get_mnist']
 
-# %% ../nbs/00a_data.ipynb #f6c5838b
+# %% ../nbs/00a_data.ipynb #9625e064
 import gzip
 import hashlib
 import http.client
@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from fastprogress.fastprogress import progress_bar
 
-# %% ../nbs/00a_data.ipynb #2e1be34f
+# %% ../nbs/00a_data.ipynb #0028422b
 def home_dir() -> Path:
     "course_lib's cache folder: `$COURSE_LIB_HOME`, default `~/.course_lib`."
     return Path(os.environ.get('COURSE_LIB_HOME') or Path.home()/'.course_lib').expanduser()
@@ -57,7 +57,7 @@ def _mkdir(path: Path) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     return path
 
-# %% ../nbs/00a_data.ipynb #782457c2
+# %% ../nbs/00a_data.ipynb #84685319
 _TAR_EXTS = ('.tar.gz', '.tar.xz', '.tar.bz2', '.tgz', '.tar')
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ class Dataset:
         "Whether the download is a tar archive to extract (else a plain file, like MNIST's pickle)."
         return self.fname.endswith(_TAR_EXTS)
 
-# %% ../nbs/00a_data.ipynb #ed3e2258
+# %% ../nbs/00a_data.ipynb #90f2d67d
 _S3 = 'https://s3.amazonaws.com/'
 
 DATASETS = {d.name: d for d in [
@@ -145,7 +145,7 @@ DATASETS = {d.name: d for d in [
             folder='mnist_tiny', mirror=(MirrorCopy('mnist_tiny', n_files=1429),)),
 ]}
 
-# %% ../nbs/00a_data.ipynb #6d0f3607
+# %% ../nbs/00a_data.ipynb #5e42504a
 class DataError(Exception):
     "Base class of the data layer's errors; each message says what to do next."
 
@@ -163,7 +163,7 @@ def get_dataset(name: str) -> Dataset:
                                   "To fetch anything else, pass its full URL.")
     return DATASETS[name]
 
-# %% ../nbs/00a_data.ipynb #f0e62ed0
+# %% ../nbs/00a_data.ipynb #b2d17bda
 def file_digest(path, algo='md5', chunk=1 << 20) -> str:
     "Hex digest of the file at `path` (`algo` is any `hashlib` name)."
     h = hashlib.new(algo)
@@ -188,7 +188,7 @@ def check_file(path, size=None, md5=None, sha256=None, remove=True):
         raise ChecksumError(f"{path.name} {problem}.{removed} download it again, or check the mirror's copy.")
     return path
 
-# %% ../nbs/00a_data.ipynb #69fc1b97
+# %% ../nbs/00a_data.ipynb #ea2091e9
 def download_url(url: str, dest, size=None, md5=None, sha256=None, timeout=30, show_progress=True) -> Path:
     "Download `url` to `dest` atomically (via `dest.part`), checking size and digests before the rename."
     dest = Path(dest)
@@ -224,7 +224,7 @@ def _copy_stream(response, path, total, show_progress, chunk=1 << 16) -> int:
             if show_progress and total: bar.update(min(got, total))
     return got
 
-# %% ../nbs/00a_data.ipynb #cb2c844f
+# %% ../nbs/00a_data.ipynb #583aa152
 def extract_archive(archive, dest_dir, folder: str | None = None) -> Path:
     "Safely extract `archive` into `dest_dir/folder` (default: the archive's top folder); atomic."
     archive, dest_dir = Path(archive), _mkdir(Path(dest_dir))
@@ -243,7 +243,7 @@ def _unpack(archive: Path, into: Path):
         raise ArchiveError(f"{archive.name} tries to write outside its folder ({e}). Nothing was extracted; "
                            "do not trust this archive.") from e
     except (tarfile.TarError, EOFError, zlib.error, OSError) as e:
-        raise ArchiveError(f"{archive.name} is not a readable archive ({e}). Delete it and download it again.") from e
+        raise ArchiveError(f"{archive.name} is not a readable archive ({e}).") from e
 
 def _stem(path: Path) -> str:
     name = path.name
@@ -265,7 +265,7 @@ def _move_into_place(src: Path, target: Path):
     if target.exists(): shutil.rmtree(target)  # only reached when the caller decided to replace it
     os.replace(src, target)
 
-# %% ../nbs/00a_data.ipynb #799d10fe
+# %% ../nbs/00a_data.ipynb #584f3b1a
 MANIFEST = 'course_lib_mirror.json'
 
 def _mirror_copies(ds: Dataset, mirror: Path):
@@ -288,7 +288,7 @@ def find_in_mirror(ds: Dataset, mirror: Path | None = None):
     if copies and all((mirror/c.path).exists() for c in copies): return ('copy', copies, renames)
     return None
 
-# %% ../nbs/00a_data.ipynb #3cad5cdc
+# %% ../nbs/00a_data.ipynb #4634b5b3
 def _assemble_copy(ds: Dataset, mirror: Path, copies, renames, dest_dir: Path) -> Path:
     "Verify the mirror copies of `ds`, unpack them, and rearrange them into the official layout."
     with tempfile.TemporaryDirectory(dir=dest_dir, prefix='.mirror-') as tmp:
@@ -320,7 +320,7 @@ def _place_copy(src: Path, copy: MirrorCopy, raw: Path):
         (raw/copy.path).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(src, raw/copy.path)
 
-# %% ../nbs/00a_data.ipynb #da420d04
+# %% ../nbs/00a_data.ipynb #a174701e
 def _resolve(name_or_url, **checks) -> Dataset:
     if isinstance(name_or_url, str) and '://' in name_or_url:
         known = [d for d in DATASETS.values() if d.url == name_or_url]
@@ -370,7 +370,12 @@ def untar_data(name_or_url, force=False, sample_ok=False, show_progress=True, **
     except DataUnavailableError:
         if sample_ok and ds.sample: return _warn_sample(ds, 'not in the cache, the mirror or reachable online')
         raise
-    return extract_archive(archive, data_dir(), ds.folder)
+    try: return extract_archive(archive, data_dir(), ds.folder)
+    except ArchiveError as e:
+        if archive.parent != archive_dir(): raise  # a mirror's file: report it, never touch it
+        archive.unlink(missing_ok=True)
+        raise ArchiveError(f"{e} The cached copy was removed; fetch it again, and if this repeats, "
+                           "the file at the source is damaged.") from e
 
 def _warn_sample(ds: Dataset, why) -> Path:
     warnings.warn(f"Using the small {ds.name} sample shipped with course_lib: the full dataset is {why}. "
@@ -378,7 +383,7 @@ def _warn_sample(ds: Dataset, why) -> Path:
                   stacklevel=3)
     return samples_dir()/ds.sample
 
-# %% ../nbs/00a_data.ipynb #08bb309a
+# %% ../nbs/00a_data.ipynb #1b203227
 def dataset_status(name) -> tuple:
     "(where, path, bytes) for dataset `name`: where is 'cache', 'mirror', 'sample' or 'missing'."
     ds = get_dataset(name)
@@ -396,7 +401,7 @@ def _size(path: Path) -> int:
     if path.is_file(): return path.stat().st_size
     return sum(p.stat().st_size for p in path.rglob('*') if p.is_file())
 
-# %% ../nbs/00a_data.ipynb #1fc11581
+# %% ../nbs/00a_data.ipynb #1aadca84
 def get_mnist(path=None):
     "MNIST as `x_train, y_train, x_valid, y_valid` tensors (50k/10k, pixels/256); falls back to the sample."
     path = Path(path) if path else download_data('mnist', sample_ok=True)

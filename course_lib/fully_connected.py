@@ -1,4 +1,4 @@
-"""Input normalisation, the MSE loss, layers with hand-written backward passes, and ReLU and Mish as autograd Functions.
+"""Normalisation, MSE, layers with hand-written backward passes, and ReLU and Mish as autograd Functions.
 
 Docs: https://course-lib.github.io/course_lib/fully_connected.html.md"""
 
@@ -7,21 +7,21 @@ Docs: https://course-lib.github.io/course_lib/fully_connected.html.md"""
 # %% auto #0
 __all__ = ['normalize', 'mse', 'Module', 'Lin', 'Relu', 'Mse', 'Model', 'ReluFn', 'MishFn', 'mish']
 
-# %% ../nbs/02_fully_connected.ipynb #8dd2680d
+# %% ../nbs/02_fully_connected.ipynb #04fd1d46
 import torch
 import torch.nn.functional as F
 
-# %% ../nbs/02_fully_connected.ipynb #8017f525
+# %% ../nbs/02_fully_connected.ipynb #af8f75af
 def normalize(x, mean, std):
     "Shift and scale `x` by `mean` and `std` (use the training set's for every split)."
     return (x - mean) / std
 
-# %% ../nbs/02_fully_connected.ipynb #015d1369
+# %% ../nbs/02_fully_connected.ipynb #df06236a
 def mse(output, target):
     "Mean squared error of `output` (`(n, 1)` or `(n,)`) against float `target` (`(n,)`)."
     return (output.squeeze(-1) - target).pow(2).mean()
 
-# %% ../nbs/02_fully_connected.ipynb #9f7cd0a0
+# %% ../nbs/02_fully_connected.ipynb #2eada51d
 class Module:
     "Base of the from-scratch layers: `__call__` keeps the inputs, `backward` hands them to `bwd`."
     def __call__(self, *args):
@@ -33,9 +33,10 @@ class Module:
         "Gradient w.r.t. the first input, given the gradient `out_g` of the output."
         return self.bwd(out_g, *self.args)
     def bwd(self, out_g, *args):
-        raise NotImplementedError(f"{type(self).__name__} needs a bwd(self, out_g, *inputs) method.")
+        raise NotImplementedError(f"{type(self).__name__} needs a bwd(self, out_g, *inputs) "
+                                  "method.")
 
-# %% ../nbs/02_fully_connected.ipynb #d94ef50d
+# %% ../nbs/02_fully_connected.ipynb #b48b5fb9
 class Lin(Module):
     "Linear layer `x @ w + b` (`w` is `(n_in, n_out)`) with a hand-written backward."
     def __init__(self, w, b): self.w, self.b = w, b
@@ -45,7 +46,7 @@ class Lin(Module):
         self.b_grad = out_g.sum(0)      # (n_out,)
         return out_g @ self.w.t()       # (n, n_in)
 
-# %% ../nbs/02_fully_connected.ipynb #d1f1ec13
+# %% ../nbs/02_fully_connected.ipynb #3b7db319
 class Relu(Module):
     "ReLU with a hand-written backward."
     def forward(self, inp): return inp.clamp_min(0.)
@@ -57,9 +58,9 @@ class Mse(Module):
     def bwd(self, out_g, inp, targ):
         return out_g * 2 * (inp.squeeze(-1) - targ).unsqueeze(-1) / inp.shape[0]   # (n, 1)
 
-# %% ../nbs/02_fully_connected.ipynb #2e0a5898
+# %% ../nbs/02_fully_connected.ipynb #8c09b973
 class Model:
-    "The 784-50-1 MLP from `Lin`, `Relu`, `Lin` and an `Mse` loss; `backward()` fills the `Lin` grads."
+    "The 784-50-1 MLP: `Lin`, `Relu`, `Lin`, `Mse` loss; `backward()` fills the `Lin` grads."
     def __init__(self, w1, b1,   # first layer: (n_in, n_hidden), (n_hidden,)
                  w2, b2):        # second layer: (n_hidden, n_out), (n_out,)
         self.layers = [Lin(w1, b1), Relu(), Lin(w2, b2)]
@@ -72,9 +73,9 @@ class Model:
         for layer in reversed(self.layers): out_g = layer.backward(out_g)
         return out_g
 
-# %% ../nbs/02_fully_connected.ipynb #6618daf1
+# %% ../nbs/02_fully_connected.ipynb #ce6e15ab
 class ReluFn(torch.autograd.Function):
-    "ReLU with a hand-written backward; `leak` > 0 passes that fraction of the gradient where x < 0."
+    "ReLU with a hand-written backward; `leak` > 0 passes that share of the gradient where x < 0."
     @staticmethod
     def forward(ctx, x, leak=0.):
         ctx.save_for_backward(x)
@@ -86,7 +87,7 @@ class ReluFn(torch.autograd.Function):
         x, = ctx.saved_tensors
         return torch.where(x > 0, out_g, out_g * ctx.leak), None   # no gradient for `leak`
 
-# %% ../nbs/02_fully_connected.ipynb #bdc40360
+# %% ../nbs/02_fully_connected.ipynb #9f19ad02
 class MishFn(torch.autograd.Function):
     "Mish, `x * tanh(softplus(x))`, with a hand-written backward that saves only `x`."
     @staticmethod

@@ -8,18 +8,18 @@ Docs: https://course-lib.github.io/course_lib/why_sqrt5.html.md"""
 # %% auto #0
 __all__ = ['gain', 'kaiming_std', 'kaiming_normal', 'kaiming_uniform', 'layer_stats']
 
-# %% ../nbs/02a_why_sqrt5.ipynb #8ab0c487
+# %% ../nbs/02a_why_sqrt5.ipynb #0bf06b53
 import math
 
 import torch
 from torch import nn
 
-# %% ../nbs/02a_why_sqrt5.ipynb #eb7bbe0c
+# %% ../nbs/02a_why_sqrt5.ipynb #6cdbb5fb
 def gain(a: float = 0.) -> float:
     "Kaiming gain for a leaky ReLU with negative slope `a`: sqrt(2 / (1 + a²))."
     return math.sqrt(2. / (1 + a**2))
 
-# %% ../nbs/02a_why_sqrt5.ipynb #ec153382
+# %% ../nbs/02a_why_sqrt5.ipynb #24ceb341
 def _fans(w: torch.Tensor) -> tuple[int, int]:
     "(fan_in, fan_out) of a Linear `(nf, ni)` or conv `(nf, ni, *kernel)` weight."
     if w.dim() < 2:
@@ -37,7 +37,7 @@ def kaiming_std(w: torch.Tensor,   # weight, shape (nf, ni, *kernel)
     fan_in, fan_out = _fans(w)
     return gain(a) / math.sqrt(fan_in if mode == 'fan_in' else fan_out)
 
-# %% ../nbs/02a_why_sqrt5.ipynb #b8cf1d5f
+# %% ../nbs/02a_why_sqrt5.ipynb #71a2f83f
 def kaiming_normal(w: torch.Tensor,   # weight to fill in place, shape (nf, ni, *kernel)
                    a: float = 0.,     # negative slope of the leaky ReLU that follows (0: ReLU)
                    mode='fan_in'):    # 'fan_in' or 'fan_out', as in `kaiming_std`
@@ -51,7 +51,7 @@ def kaiming_uniform(w: torch.Tensor,   # weight to fill in place, shape (nf, ni,
     bound = math.sqrt(3.) * kaiming_std(w, a, mode)   # U(-b, b) has std b/√3
     with torch.no_grad(): return w.uniform_(-bound, bound)
 
-# %% ../nbs/02a_why_sqrt5.ipynb #c67ecedd
+# %% ../nbs/02a_why_sqrt5.ipynb #a032726f
 def layer_stats(model: nn.Sequential, xb: torch.Tensor) -> list[tuple[str, float, float]]:
     "`(name, mean, std)` of each layer's output when the `nn.Sequential` `model` runs on `xb`."
     if not isinstance(model, nn.Sequential):

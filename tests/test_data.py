@@ -58,10 +58,9 @@ def test_size_mismatch_is_reported_as_truncation(home, server):
 def test_corrupt_archive_is_refused_cleanly(home, server):
     junk = b'this is not a tar file at all' * 100
     server.files['/toy.tgz'] = (junk, None)
-    with pytest.raises(ArchiveError, match='not a readable archive'):
+    with pytest.raises(ArchiveError, match='(?si)not a readable archive.*cached copy was removed'):
         untar_data(server.url + '/toy.tgz', md5=md5(junk), show_progress=False)
-    assert not (home/'data'/'toy').exists()
-    assert [p.name for p in (home/'data').iterdir()] == []
+    assert leftovers(home) == []
 
 
 def test_path_traversal_member_is_refused(home, server, tmp_path):
@@ -70,7 +69,7 @@ def test_path_traversal_member_is_refused(home, server, tmp_path):
     with pytest.raises(ArchiveError, match='outside its folder'):
         untar_data(server.url + '/toy.tgz', md5=md5(evil), show_progress=False)
     assert not list(tmp_path.rglob('escaped.txt'))
-    assert [p.name for p in (home/'data').iterdir()] == []
+    assert leftovers(home) == []
 
 
 def test_server_down_and_no_mirror_says_what_to_do(home, closed_port, monkeypatch):
