@@ -9,7 +9,7 @@ author = 'course_lib team'
 copyright = '2026, the course_lib team'
 release = course_lib.__version__
 
-extensions = ['myst_nb']
+extensions = ['myst_nb', 'sphinx-mathjax-offline']  # MathJax served with the site: it renders offline too
 myst_enable_extensions = ['dollarmath', 'amsmath', 'attrs_inline', 'colon_fence', 'deflist']
 myst_heading_anchors = 3
 nb_execution_mode = 'off'          # pages show the outputs stored in the notebooks; nothing is re-executed
