@@ -6,11 +6,12 @@ Docs: https://course-lib.github.io/course_lib/data.html.md"""
 
 # %% auto #0
 __all__ = ['DATASETS', 'MANIFEST', 'home_dir', 'archive_dir', 'data_dir', 'model_dir', 'mirror_dir', 'offline_mode',
-           'samples_dir', 'MirrorCopy', 'Dataset', 'DataError', 'UnknownDatasetError', 'ChecksumError', 'DownloadError',
-           'ArchiveError', 'DataUnavailableError', 'get_dataset', 'file_digest', 'check_file', 'download_url',
-           'extract_archive', 'find_in_mirror', 'download_data', 'untar_data', 'dataset_status', 'get_mnist']
+           'samples_dir', 'MirrorCopy', 'DatasetInfo', 'DataError', 'UnknownDatasetError', 'ChecksumError',
+           'DownloadError', 'ArchiveError', 'DataUnavailableError', 'get_dataset', 'file_digest', 'check_file',
+           'download_url', 'extract_archive', 'find_in_mirror', 'download_data', 'untar_data', 'dataset_status',
+           'get_mnist']
 
-# %% ../nbs/00a_data.ipynb #9625e064
+# %% ../nbs/00a_data.ipynb #7c37b324
 import gzip
 import hashlib
 import http.client
@@ -31,7 +32,7 @@ import numpy as np
 import torch
 from fastprogress.fastprogress import progress_bar
 
-# %% ../nbs/00a_data.ipynb #0028422b
+# %% ../nbs/00a_data.ipynb #8e35e210
 def home_dir() -> Path:
     "course_lib's cache folder: `$COURSE_LIB_HOME`, default `~/.course_lib`."
     return Path(os.environ.get('COURSE_LIB_HOME') or Path.home()/'.course_lib').expanduser()
@@ -57,7 +58,7 @@ def _mkdir(path: Path) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     return path
 
-# %% ../nbs/00a_data.ipynb #84685319
+# %% ../nbs/00a_data.ipynb #3913cc3a
 _TAR_EXTS = ('.tar.gz', '.tar.xz', '.tar.bz2', '.tgz', '.tar')
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ class MirrorCopy:
     n_files: int | None = None
 
 @dataclass(frozen=True)
-class Dataset:
+class DatasetInfo:
     "One dataset: where it comes from, how to check it, and what it extracts to."
     name: str
     url: str | None                # official download URL
@@ -91,35 +92,35 @@ class Dataset:
         "Whether the download is a tar archive to extract (else a plain file, like MNIST's pickle)."
         return self.fname.endswith(_TAR_EXTS)
 
-# %% ../nbs/00a_data.ipynb #90f2d67d
+# %% ../nbs/00a_data.ipynb #65053b5c
 _S3 = 'https://s3.amazonaws.com/'
 
 DATASETS = {d.name: d for d in [
-    Dataset('mnist', 'https://github.com/mnielsen/neural-networks-and-deep-learning/raw/master/data/mnist.pkl.gz',
+    DatasetInfo('mnist', 'https://github.com/mnielsen/neural-networks-and-deep-learning/raw/master/data/mnist.pkl.gz',
             size=17051982, sha256='f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e1416',
             mirror=(MirrorCopy('mnist/mnist.pkl.gz', 'f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e1416'),),
             sample='mnist_sample.npz',
             note='50,000 train / 10,000 valid / 10,000 test digits, pixels/256 (the course layout)'),
-    Dataset('imagenette2-160', _S3+'fast-ai-imageclas/imagenette2-160.tgz', 99003388,
+    DatasetInfo('imagenette2-160', _S3+'fast-ai-imageclas/imagenette2-160.tgz', 99003388,
             'c475f8f7617a200ba35b9facc48443c3', folder='imagenette2-160',
             mirror=(MirrorCopy('imagenette/imagenette2-160.tgz',
                                '5fedc23a8d360f459eb75286ab3139de67d39faf7331734a2f5abf244988b341'),),
             sample='imagenette2-160', note='10 ImageNet classes, 9,469 train / 3,925 val'),
-    Dataset('imagenette2-320', _S3+'fast-ai-imageclas/imagenette2-320.tgz', 341663724,
+    DatasetInfo('imagenette2-320', _S3+'fast-ai-imageclas/imagenette2-320.tgz', 341663724,
             '1f1f74f133caff120e575856659b87a2', folder='imagenette2-320'),
-    Dataset('imagewoof2-160', _S3+'fast-ai-imageclas/imagewoof2-160.tgz', 92612825,
+    DatasetInfo('imagewoof2-160', _S3+'fast-ai-imageclas/imagewoof2-160.tgz', 92612825,
             '3559b194123981a540b87132dbda412f', folder='imagewoof2-160',
             mirror=(MirrorCopy('imagewoof/imagewoof2-160-subset.tgz',
                                '4812a3192ff33a9cee379dbe552be4086f3eefe0603078ea256ed41bd31b7777'),),
             renames=(('imagewoof2-160', 'imagewoof2-160-subset'),),
             note='10 dog breeds; the project mirror holds a 2,500-image subset'),
-    Dataset('imagewoof2-320', _S3+'fast-ai-imageclas/imagewoof2-320.tgz', 328387740,
+    DatasetInfo('imagewoof2-320', _S3+'fast-ai-imageclas/imagewoof2-320.tgz', 328387740,
             '7a1fd92672a559a85de76e4810a20c21', folder='imagewoof2-320'),
-    Dataset('mnist_png', _S3+'fast-ai-imageclas/mnist_png.tgz', 15683414,
+    DatasetInfo('mnist_png', _S3+'fast-ai-imageclas/mnist_png.tgz', 15683414,
             '03639f83c4e3d19e0a3a53a8a997c487', folder='mnist_png'),
-    Dataset('oxford-iiit-pet', _S3+'fast-ai-imageclas/oxford-iiit-pet.tgz', 811706944,
+    DatasetInfo('oxford-iiit-pet', _S3+'fast-ai-imageclas/oxford-iiit-pet.tgz', 811706944,
             'e4db5c768afd933bb91f5f594d7417a4', folder='oxford-iiit-pet'),
-    Dataset('imdb', _S3+'fast-ai-nlp/imdb.tgz', 144440600, '90f9b1c4ff43a90d67553c9240dc0249', folder='imdb',
+    DatasetInfo('imdb', _S3+'fast-ai-nlp/imdb.tgz', 144440600, '90f9b1c4ff43a90d67553c9240dc0249', folder='imdb',
             mirror=(MirrorCopy('imdb/aclImdb_labeled.tar.xz',
                                'bb468fd472d4e944940173bd11412dafc7c9aeef1f5113c3a86f09a2720182d4'),
                     MirrorCopy('imdb/aclImdb_unsup_htmlstripped.tar.xz',
@@ -128,24 +129,24 @@ DATASETS = {d.name: d for d in [
                      ('imdb/test', 'aclImdb/test'), ('imdb/unsup', 'aclImdb/train/unsup'),
                      ('imdb/README', 'aclImdb/README'), ('imdb/imdb.vocab', 'aclImdb/imdb.vocab')),
             note='25k train + 25k test labelled reviews, 50k unlabelled'),
-    Dataset('wikitext-103', _S3+'fast-ai-nlp/wikitext-103.tgz', 190200704,
+    DatasetInfo('wikitext-103', _S3+'fast-ai-nlp/wikitext-103.tgz', 190200704,
             '2dd8cf8693b3d27e9c8f0a7df054b2c7', folder='wikitext-103'),
-    Dataset('wikitext-2', _S3+'fast-ai-nlp/wikitext-2.tgz', 4070055, '2a82d47a7b85c8b6a8e068dc4c1d37e7',
+    DatasetInfo('wikitext-2', _S3+'fast-ai-nlp/wikitext-2.tgz', 4070055, '2a82d47a7b85c8b6a8e068dc4c1d37e7',
             folder='wikitext-2',
             mirror=(MirrorCopy('wikitext-2/valid.txt', 'f0737ed31fc1329026e95cb8b98e19c2a182c39c240ab909dc31abf2f8af58e8'),
                     MirrorCopy('wikitext-2/test.txt', 'd790b833ef8cf03a90db7bf1271b7520b83c45ce07ba3c1a9699df81e239eca0')),
             sample='wikitext-2', note='the project mirror holds the valid and test splits only'),
-    Dataset('imdb_sample', _S3+'fast-ai-sample/imdb_sample.tgz', 571827, '0842e61a9867caa2e6fbdb14fa703d61',
+    DatasetInfo('imdb_sample', _S3+'fast-ai-sample/imdb_sample.tgz', 571827, '0842e61a9867caa2e6fbdb14fa703d61',
             folder='imdb_sample',
             mirror=(MirrorCopy('imdb_sample/texts.csv', '91240460ea1226e2ebe64689addc2a3d7a0fd233ee42a589aec222ea973ac242'),),
             sample='imdb_sample', note='1,000 IMDB reviews in one CSV'),
-    Dataset('mnist_sample', _S3+'fast-ai-sample/mnist_sample.tgz', 3214948,
+    DatasetInfo('mnist_sample', _S3+'fast-ai-sample/mnist_sample.tgz', 3214948,
             '2dbc7ec6f9259b583af0072c55816a88', folder='mnist_sample'),
-    Dataset('mnist_tiny', _S3+'fast-ai-sample/mnist_tiny.tgz', 342207, '56143e8f24db90d925d82a5a74141875',
+    DatasetInfo('mnist_tiny', _S3+'fast-ai-sample/mnist_tiny.tgz', 342207, '56143e8f24db90d925d82a5a74141875',
             folder='mnist_tiny', mirror=(MirrorCopy('mnist_tiny', n_files=1429),)),
 ]}
 
-# %% ../nbs/00a_data.ipynb #5e42504a
+# %% ../nbs/00a_data.ipynb #731eaced
 class DataError(Exception):
     "Base class of the data layer's errors; each message says what to do next."
 
@@ -155,15 +156,15 @@ class DownloadError(DataError, OSError): "A download failed or was cut short."
 class ArchiveError(DataError, ValueError): "An archive is corrupt, or tries to write outside its folder."
 class DataUnavailableError(DataError, FileNotFoundError): "Neither cache, mirror nor network has the data."
 
-def get_dataset(name: str) -> Dataset:
+def get_dataset(name: str) -> DatasetInfo:
     "The registry entry for `name`; the error lists the names that exist."
-    if isinstance(name, Dataset): return name
+    if isinstance(name, DatasetInfo): return name
     if name not in DATASETS:
         raise UnknownDatasetError(f"No dataset called {name!r}. Known datasets: {', '.join(sorted(DATASETS))}. "
                                   "To fetch anything else, pass its full URL.")
     return DATASETS[name]
 
-# %% ../nbs/00a_data.ipynb #b2d17bda
+# %% ../nbs/00a_data.ipynb #34143f13
 def file_digest(path, algo='md5', chunk=1 << 20) -> str:
     "Hex digest of the file at `path` (`algo` is any `hashlib` name)."
     h = hashlib.new(algo)
@@ -188,7 +189,7 @@ def check_file(path, size=None, md5=None, sha256=None, remove=True):
         raise ChecksumError(f"{path.name} {problem}.{removed} download it again, or check the mirror's copy.")
     return path
 
-# %% ../nbs/00a_data.ipynb #ea2091e9
+# %% ../nbs/00a_data.ipynb #0a753b2a
 def download_url(url: str, dest, size=None, md5=None, sha256=None, timeout=30, show_progress=True) -> Path:
     "Download `url` to `dest` atomically (via `dest.part`), checking size and digests before the rename."
     dest = Path(dest)
@@ -224,7 +225,7 @@ def _copy_stream(response, path, total, show_progress, chunk=1 << 16) -> int:
             if show_progress and total: bar.update(min(got, total))
     return got
 
-# %% ../nbs/00a_data.ipynb #583aa152
+# %% ../nbs/00a_data.ipynb #4c0302e8
 def extract_archive(archive, dest_dir, folder: str | None = None) -> Path:
     "Safely extract `archive` into `dest_dir/folder` (default: the archive's top folder); atomic."
     archive, dest_dir = Path(archive), _mkdir(Path(dest_dir))
@@ -265,10 +266,10 @@ def _move_into_place(src: Path, target: Path):
     if target.exists(): shutil.rmtree(target)  # only reached when the caller decided to replace it
     os.replace(src, target)
 
-# %% ../nbs/00a_data.ipynb #584f3b1a
+# %% ../nbs/00a_data.ipynb #5ba895a6
 MANIFEST = 'course_lib_mirror.json'
 
-def _mirror_copies(ds: Dataset, mirror: Path):
+def _mirror_copies(ds: DatasetInfo, mirror: Path):
     "The (copies, renames) this mirror offers for `ds`: its manifest's entry if any, else the registry's."
     manifest = mirror/MANIFEST
     if manifest.exists():
@@ -278,7 +279,7 @@ def _mirror_copies(ds: Dataset, mirror: Path):
             return copies, tuple(tuple(r) for r in entry.get('renames', ()))
     return ds.mirror, ds.renames
 
-def find_in_mirror(ds: Dataset, mirror: Path | None = None):
+def find_in_mirror(ds: DatasetInfo, mirror: Path | None = None):
     "Where `mirror` holds `ds`: ('official', path), ('copy', copies, renames) or None. Checks existence only."
     mirror = mirror or mirror_dir()
     if mirror is None or ds.url is None: return None
@@ -288,8 +289,8 @@ def find_in_mirror(ds: Dataset, mirror: Path | None = None):
     if copies and all((mirror/c.path).exists() for c in copies): return ('copy', copies, renames)
     return None
 
-# %% ../nbs/00a_data.ipynb #4634b5b3
-def _assemble_copy(ds: Dataset, mirror: Path, copies, renames, dest_dir: Path) -> Path:
+# %% ../nbs/00a_data.ipynb #13df9bec
+def _assemble_copy(ds: DatasetInfo, mirror: Path, copies, renames, dest_dir: Path) -> Path:
     "Verify the mirror copies of `ds`, unpack them, and rearrange them into the official layout."
     with tempfile.TemporaryDirectory(dir=dest_dir, prefix='.mirror-') as tmp:
         raw, out = Path(tmp)/'raw', Path(tmp)/'out'
@@ -320,16 +321,16 @@ def _place_copy(src: Path, copy: MirrorCopy, raw: Path):
         (raw/copy.path).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(src, raw/copy.path)
 
-# %% ../nbs/00a_data.ipynb #a174701e
-def _resolve(name_or_url, **checks) -> Dataset:
+# %% ../nbs/00a_data.ipynb #9792f9f9
+def _resolve(name_or_url, **checks) -> DatasetInfo:
     if isinstance(name_or_url, str) and '://' in name_or_url:
         known = [d for d in DATASETS.values() if d.url == name_or_url]
         if known and not checks: return known[0]
         fname = name_or_url.rsplit('/', 1)[-1]
-        return Dataset(_stem(Path(fname)), name_or_url, folder=checks.pop('folder', None), **checks)
+        return DatasetInfo(_stem(Path(fname)), name_or_url, folder=checks.pop('folder', None), **checks)
     return get_dataset(name_or_url)
 
-def _unavailable(ds: Dataset, why: str) -> DataUnavailableError:
+def _unavailable(ds: DatasetInfo, why: str) -> DataUnavailableError:
     sample = (f" or use the small sample shipped with course_lib (`sample_ok=True`; loaders do this "
               f"automatically)" if ds.sample else '')
     return DataUnavailableError(
@@ -377,13 +378,13 @@ def untar_data(name_or_url, force=False, sample_ok=False, show_progress=True, **
         raise ArchiveError(f"{e} The cached copy was removed; fetch it again, and if this repeats, "
                            "the file at the source is damaged.") from e
 
-def _warn_sample(ds: Dataset, why) -> Path:
+def _warn_sample(ds: DatasetInfo, why) -> Path:
     warnings.warn(f"Using the small {ds.name} sample shipped with course_lib: the full dataset is {why}. "
                   "Set COURSE_LIB_MIRROR to a folder holding it, or connect to the internet, for the full data.",
                   stacklevel=3)
     return samples_dir()/ds.sample
 
-# %% ../nbs/00a_data.ipynb #1b203227
+# %% ../nbs/00a_data.ipynb #e6a2f607
 def dataset_status(name) -> tuple:
     "(where, path, bytes) for dataset `name`: where is 'cache', 'mirror', 'sample' or 'missing'."
     ds = get_dataset(name)
@@ -401,7 +402,7 @@ def _size(path: Path) -> int:
     if path.is_file(): return path.stat().st_size
     return sum(p.stat().st_size for p in path.rglob('*') if p.is_file())
 
-# %% ../nbs/00a_data.ipynb #1aadca84
+# %% ../nbs/00a_data.ipynb #cea549d3
 def get_mnist(path=None):
     "MNIST as `x_train, y_train, x_valid, y_valid` tensors (50k/10k, pixels/256); falls back to the sample."
     path = Path(path) if path else download_data('mnist', sample_ok=True)

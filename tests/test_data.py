@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from course_lib import data
-from course_lib.data import (ArchiveError, ChecksumError, DataUnavailableError, Dataset, DownloadError, MirrorCopy,
+from course_lib.data import (ArchiveError, ChecksumError, DataUnavailableError, DatasetInfo, DownloadError, MirrorCopy,
                              UnknownDatasetError, dataset_status, download_data, get_mnist, untar_data)
 from helpers import make_tgz
 
@@ -73,7 +73,7 @@ def test_path_traversal_member_is_refused(home, server, tmp_path):
 
 
 def test_server_down_and_no_mirror_says_what_to_do(home, closed_port, monkeypatch):
-    monkeypatch.setitem(data.DATASETS, 'mnist', Dataset('mnist', closed_port + '/mnist.pkl.gz', sample='mnist_sample.npz'))
+    monkeypatch.setitem(data.DATASETS, 'mnist', DatasetInfo('mnist', closed_port + '/mnist.pkl.gz', sample='mnist_sample.npz'))
     with pytest.raises(DataUnavailableError) as info:
         download_data('mnist', show_progress=False)
     message = str(info.value)
@@ -85,7 +85,7 @@ def test_mirror_hit_with_no_network(home, closed_port, tmp_path, monkeypatch):
     mirror = tmp_path/'mirror'
     (mirror/'toy').mkdir(parents=True)
     (mirror/'toy'/'toy.tgz').write_bytes(GOOD)
-    monkeypatch.setitem(data.DATASETS, 'toy', Dataset('toy', closed_port + '/toy.tgz', len(GOOD), md5(GOOD), folder='toy'))
+    monkeypatch.setitem(data.DATASETS, 'toy', DatasetInfo('toy', closed_port + '/toy.tgz', len(GOOD), md5(GOOD), folder='toy'))
     monkeypatch.setenv('COURSE_LIB_MIRROR', str(mirror))
     assert dataset_status('toy')[0] == 'mirror'
     path = untar_data('toy')
@@ -102,7 +102,7 @@ def test_mirror_copy_in_another_layout_is_normalised(home, closed_port, tmp_path
     (mirror/'course_lib_mirror.json').write_text(
         '{"toy": {"files": [{"path": "copy.tar.gz", "sha256": "%s"}], "renames": [["toy/train", "different/name"]]}}'
         % sha256(other))
-    monkeypatch.setitem(data.DATASETS, 'toy', Dataset('toy', closed_port + '/toy.tgz', folder='toy'))
+    monkeypatch.setitem(data.DATASETS, 'toy', DatasetInfo('toy', closed_port + '/toy.tgz', folder='toy'))
     monkeypatch.setenv('COURSE_LIB_MIRROR', str(mirror))
     path = untar_data('toy')
     assert (path/'train'/'x.txt').read_bytes() == b'x'
@@ -112,7 +112,7 @@ def test_mirror_copy_with_wrong_checksum_is_refused_and_kept(home, closed_port, 
     mirror = tmp_path/'mirror'
     mirror.mkdir()
     (mirror/'toy.tar.gz').write_bytes(GOOD)
-    monkeypatch.setitem(data.DATASETS, 'toy', Dataset('toy', closed_port + '/toy.tgz', folder='toy',
+    monkeypatch.setitem(data.DATASETS, 'toy', DatasetInfo('toy', closed_port + '/toy.tgz', folder='toy',
                                                        mirror=(MirrorCopy('toy.tar.gz', '0' * 64),)))
     monkeypatch.setenv('COURSE_LIB_MIRROR', str(mirror))
     with pytest.raises(ChecksumError, match='sha256'):
