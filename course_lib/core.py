@@ -6,19 +6,20 @@ Docs: https://course-lib.github.io/course_lib/core.html.md"""
 
 # %% auto #0
 __all__ = ['default_device', 'to_device', 'gpu_available', 'device_name', 'set_seed', 'quick_mode', 'test_near', 'test_near_zero',
-           'record_metric']
+           'synchronize', 'best_time', 'format_time', 'record_metric']
 
-# %% ../nbs/00_core.ipynb #94da7866
+# %% ../nbs/00_core.ipynb #33e8e449
 import os
 import json
 import random
+import time
 from pathlib import Path
 
 import numpy as np
 import torch
 from fastcore.test import test_eq, test_ne, test_close, test_fail, test_is, equals
 
-# %% ../nbs/00_core.ipynb #4d8861bc
+# %% ../nbs/00_core.ipynb #5fe7c985
 _DEVICE_ENV = 'COURSE_LIB_DEVICE'
 
 def _available(kind: str) -> bool:
@@ -42,7 +43,7 @@ def default_device() -> torch.device:
         if _available(kind): return torch.device(kind)
     return torch.device('cpu')
 
-# %% ../nbs/00_core.ipynb #b181dae1
+# %% ../nbs/00_core.ipynb #2d6ffc1f
 def to_device(x, device=None):
     "Move `x` (a tensor, module, or list/tuple/dict of them) to `device` (default: `default_device()`)."
     device = default_device() if device is None else torch.device(device)
@@ -51,7 +52,7 @@ def to_device(x, device=None):
     if isinstance(x, (list, tuple)): return type(x)(to_device(o, device) for o in x)
     return x
 
-# %% ../nbs/00_core.ipynb #bcc6b687
+# %% ../nbs/00_core.ipynb #dfcb1642
 def gpu_available() -> bool:
     "True if the default device is a GPU (CUDA or MPS)."
     return default_device().type in ('cuda', 'mps')
@@ -62,7 +63,7 @@ def device_name(device=None) -> str:
     if device.type == 'cuda': return f'cuda ({torch.cuda.get_device_name(device)})'
     return device.type
 
-# %% ../nbs/00_core.ipynb #ecdfa4ae
+# %% ../nbs/00_core.ipynb #6a1133a6
 def set_seed(seed: int, deterministic: bool = False):
     "Seed Python, NumPy and PyTorch (all devices); optionally require deterministic kernels."
     random.seed(seed)
@@ -74,14 +75,14 @@ def set_seed(seed: int, deterministic: bool = False):
         torch.backends.cudnn.benchmark = False
     return seed
 
-# %% ../nbs/00_core.ipynb #4ae476e3
+# %% ../nbs/00_core.ipynb #7996c852
 _QUICK_ENV = 'COURSE_LIB_QUICK'
 
 def quick_mode() -> bool:
     "True when `COURSE_LIB_QUICK` is set to 1/true/yes: notebooks then train on small slices for few batches."
     return os.environ.get(_QUICK_ENV, '').strip().lower() in ('1', 'true', 'yes', 'on')
 
-# %% ../nbs/00_core.ipynb #53ac0ab3
+# %% ../nbs/00_core.ipynb #6708379a
 def test_near(a, b, tol=1e-3):
     "Check that `a` and `b` (numbers or tensors) agree within `tol`."
     test_close(a, b, eps=tol)
@@ -90,7 +91,32 @@ def test_near_zero(a, tol=1e-3):
     "Check that `a` is within `tol` of zero."
     assert abs(float(a)) < tol, f"{float(a)} is not within {tol} of zero"
 
-# %% ../nbs/00_core.ipynb #64f81027
+# %% ../nbs/00_core.ipynb #a8fde0f6
+def synchronize(device=None):
+    "Wait until `device` (a GPU) has finished its queued work; nothing to wait for on the CPU."
+    if device is not None and torch.device(device).type != 'cpu': torch.accelerator.synchronize(device)
+
+def best_time(f, repeats=5, setup=None, device=None, min_round=0.01) -> float:
+    "Seconds per call of `f()`: the fastest of `repeats` rounds, each at least `min_round` s long."
+    def one_round(number):
+        if setup: setup()
+        synchronize(device)
+        start = time.perf_counter()
+        for _ in range(number): f()
+        synchronize(device)
+        return time.perf_counter() - start
+    number = 1
+    if setup is None:
+        while one_round(number) < min_round: number *= 10   # too short to measure: 10x the calls
+    return min(one_round(number) for _ in range(repeats)) / number
+
+def format_time(seconds: float) -> str:
+    "`seconds` in s, ms or µs, whichever reads best: '1.61 s', '942 µs'."
+    unit, scale = ('s', 1) if seconds >= 1 else ('ms', 1e-3) if seconds >= 1e-3 else ('µs', 1e-6)
+    value = seconds / scale
+    return f'{value:.1f} {unit}' if value >= 10 else f'{value:.2f} {unit}'
+
+# %% ../nbs/00_core.ipynb #db872759
 _METRICS_ENV = 'COURSE_LIB_METRICS_FILE'
 
 def record_metric(name: str, value, fmt: str = '{:.4g}'):

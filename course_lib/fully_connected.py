@@ -7,21 +7,21 @@ Docs: https://course-lib.github.io/course_lib/fully_connected.html.md"""
 # %% auto #0
 __all__ = ['normalize', 'mse', 'Module', 'Lin', 'Relu', 'Mse', 'Model', 'ReluFn', 'MishFn', 'mish']
 
-# %% ../nbs/02_fully_connected.ipynb #04fd1d46
+# %% ../nbs/02_fully_connected.ipynb #89e13fed
 import torch
 import torch.nn.functional as F
 
-# %% ../nbs/02_fully_connected.ipynb #af8f75af
+# %% ../nbs/02_fully_connected.ipynb #682976bc
 def normalize(x, mean, std):
     "Shift and scale `x` by `mean` and `std` (use the training set's for every split)."
     return (x - mean) / std
 
-# %% ../nbs/02_fully_connected.ipynb #df06236a
+# %% ../nbs/02_fully_connected.ipynb #fe023989
 def mse(output, target):
     "Mean squared error of `output` (`(n, 1)` or `(n,)`) against float `target` (`(n,)`)."
     return (output.squeeze(-1) - target).pow(2).mean()
 
-# %% ../nbs/02_fully_connected.ipynb #2eada51d
+# %% ../nbs/02_fully_connected.ipynb #9f70a4f6
 class Module:
     "Base of the from-scratch layers: `__call__` keeps the inputs, `backward` hands them to `bwd`."
     def __call__(self, *args):
@@ -36,7 +36,7 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} needs a bwd(self, out_g, *inputs) "
                                   "method.")
 
-# %% ../nbs/02_fully_connected.ipynb #b48b5fb9
+# %% ../nbs/02_fully_connected.ipynb #ab2fee36
 class Lin(Module):
     "Linear layer `x @ w + b` (`w` is `(n_in, n_out)`) with a hand-written backward."
     def __init__(self, w, b): self.w, self.b = w, b
@@ -46,7 +46,7 @@ class Lin(Module):
         self.b_grad = out_g.sum(0)      # (n_out,)
         return out_g @ self.w.t()       # (n, n_in)
 
-# %% ../nbs/02_fully_connected.ipynb #3b7db319
+# %% ../nbs/02_fully_connected.ipynb #c181eed5
 class Relu(Module):
     "ReLU with a hand-written backward."
     def forward(self, inp): return inp.clamp_min(0.)
@@ -58,7 +58,7 @@ class Mse(Module):
     def bwd(self, out_g, inp, targ):
         return out_g * 2 * (inp.squeeze(-1) - targ).unsqueeze(-1) / inp.shape[0]   # (n, 1)
 
-# %% ../nbs/02_fully_connected.ipynb #8c09b973
+# %% ../nbs/02_fully_connected.ipynb #b162a2db
 class Model:
     "The 784-50-1 MLP: `Lin`, `Relu`, `Lin`, `Mse` loss; `backward()` fills the `Lin` grads."
     def __init__(self, w1, b1,   # first layer: (n_in, n_hidden), (n_hidden,)
@@ -73,7 +73,7 @@ class Model:
         for layer in reversed(self.layers): out_g = layer.backward(out_g)
         return out_g
 
-# %% ../nbs/02_fully_connected.ipynb #ce6e15ab
+# %% ../nbs/02_fully_connected.ipynb #c6baf070
 class ReluFn(torch.autograd.Function):
     "ReLU with a hand-written backward; `leak` > 0 passes that share of the gradient where x < 0."
     @staticmethod
@@ -87,7 +87,7 @@ class ReluFn(torch.autograd.Function):
         x, = ctx.saved_tensors
         return torch.where(x > 0, out_g, out_g * ctx.leak), None   # no gradient for `leak`
 
-# %% ../nbs/02_fully_connected.ipynb #9f19ad02
+# %% ../nbs/02_fully_connected.ipynb #9719dba9
 class MishFn(torch.autograd.Function):
     "Mish, `x * tanh(softplus(x))`, with a hand-written backward that saves only `x`."
     @staticmethod
