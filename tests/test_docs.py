@@ -110,3 +110,17 @@ def test_screenshots_for_people(site):
     for page, name in (('index.html', 'home.png'), (lesson_page, 'lesson_page.png')):
         chromium(profile, '--window-size=1280,1000', '--hide-scrollbars', f'--screenshot={shots/name}', f'{url}/{page}')
         assert (shots/name).stat().st_size > 10_000, f'{name} looks empty'
+
+
+def test_broken_internal_link_fails_the_build(tmp_path):
+    import nbformat
+    from course_lib.docs import build_docs
+    shutil.copytree(ROOT/'docs', tmp_path/'docs', ignore=shutil.ignore_patterns('_build', '_src'))
+    (tmp_path/'nbs').mkdir()
+    for name, text in (('index', '# Home\n\nStart with [the first lesson](01_first.ipynb).'),
+                       ('01_first', '# First\n\nThen read [a page that does not exist](99_missing.ipynb).')):
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [nbformat.v4.new_markdown_cell(text)]
+        nbformat.write(nb, tmp_path/'nbs'/f'{name}.ipynb')
+    with pytest.raises(RuntimeError, match='Sphinx failed'):
+        build_docs(tmp_path/'out', nbs=tmp_path/'nbs')
