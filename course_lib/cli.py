@@ -7,16 +7,17 @@ Docs: https://course-lib.github.io/course_lib/cli.html.md"""
 # %% auto #0
 __all__ = ['cmd_data', 'cmd_run', 'cmd_docs', 'build_parser', 'main']
 
-# %% ../nbs/00c_cli.ipynb #6f47e291
+# %% ../nbs/00c_cli.ipynb #5592a6f6
 import argparse
 import os
 import sys
 from pathlib import Path
 
 from .data import DATASETS, DataError, dataset_status, download_data, get_dataset, untar_data
-from .runner import LESSONS, course_notebooks, find_nbs_dir, lesson_of, run_course, select_notebooks, summary_table
+from .runner import (LESSONS, course_notebooks, find_nbs_dir, lesson_of, run_course, select_notebooks,
+                               summary_table, text_table)
 
-# %% ../nbs/00c_cli.ipynb #437877bd
+# %% ../nbs/00c_cli.ipynb #93a7ab8d
 def _human(n) -> str:
     if n is None: return '?'
     for unit in ('B', 'KiB', 'MiB', 'GiB'):
@@ -37,18 +38,14 @@ def cmd_data(args) -> int:
     for name in DATASETS:
         where, path, size = dataset_status(name)
         rows.append((name, where, _human(size), str(path) if path else DATASETS[name].url))
-    print(_table(rows))
+    print(text_table(rows, rule=False))
     return 0
-
-def _table(rows) -> str:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return '\n'.join('  '.join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
 
 def _fail(message) -> int:
     print(f'course-lib: error: {message}', file=sys.stderr)
     return 1
 
-# %% ../nbs/00c_cli.ipynb #77d3a3b9
+# %% ../nbs/00c_cli.ipynb #27af1175
 def cmd_run(args) -> int:
     "Execute the selected notebooks and print the summary; exit status 1 names each failure."
     try:
@@ -78,7 +75,7 @@ def cmd_docs(args) -> int:
     except (FileNotFoundError, RuntimeError) as e: return _fail(str(e))
     return 0
 
-# %% ../nbs/00c_cli.ipynb #d462f53c
+# %% ../nbs/00c_cli.ipynb #6446d6b9
 def build_parser() -> argparse.ArgumentParser:
     "The `course-lib` argument parser."
     parser = argparse.ArgumentParser(prog='course-lib', description='Deep Learning from the Foundations: '

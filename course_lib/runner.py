@@ -6,9 +6,9 @@ Docs: https://course-lib.github.io/course_lib/runner.html.md"""
 
 # %% auto #0
 __all__ = ['LESSONS', 'nb_number', 'lesson_of', 'course_notebooks', 'find_nbs_dir', 'select_notebooks', 'NotebookResult',
-           'run_notebook', 'default_run_dir', 'run_course', 'summary_table']
+           'run_notebook', 'default_run_dir', 'run_course', 'text_table', 'summary_table']
 
-# %% ../nbs/00b_runner.ipynb #43896d85
+# %% ../nbs/00b_runner.ipynb #df28afe3
 import json
 import os
 import re
@@ -27,7 +27,7 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernel
 from .core import default_device, device_name
 from .data import home_dir
 
-# %% ../nbs/00b_runner.ipynb #e71e5e8e
+# %% ../nbs/00b_runner.ipynb #8321b3cc
 LESSONS = {
     'foundations': ('00', '00a', '00b', '00c', '00d'),
     'lesson8': ('01', '02'),
@@ -46,7 +46,7 @@ def lesson_of(path) -> str | None:
     number = nb_number(path)
     return next((lesson for lesson, numbers in LESSONS.items() if number in numbers), None)
 
-# %% ../nbs/00b_runner.ipynb #fe190f9c
+# %% ../nbs/00b_runner.ipynb #bd87ce24
 _NB_RE = re.compile(r'^\d\d[a-z]?_.+\.ipynb$')
 
 def course_notebooks(folder) -> list[Path]:
@@ -62,7 +62,7 @@ def find_nbs_dir(nbs=None) -> Path:
     raise FileNotFoundError("No course notebooks found (looked in --nbs, $COURSE_LIB_NBS, ./nbs, . and next to "
                             "the package). Run from a clone of the course repository, or pass --nbs FOLDER.")
 
-# %% ../nbs/00b_runner.ipynb #028711dd
+# %% ../nbs/00b_runner.ipynb #5c3f7740
 def select_notebooks(names, folder) -> list[Path]:
     "Notebooks in `folder` picked by `names` (numbers, file names or lesson names), in course order."
     notebooks = course_notebooks(folder)
@@ -79,7 +79,7 @@ def select_notebooks(names, folder) -> list[Path]:
         picked += [p for p in found if p not in picked]
     return sorted(picked, key=notebooks.index)
 
-# %% ../nbs/00b_runner.ipynb #7ab83471
+# %% ../nbs/00b_runner.ipynb #cf4b1a7c
 @dataclass
 class NotebookResult:
     "What happened when one notebook ran."
@@ -97,7 +97,7 @@ class NotebookResult:
         "The headline metrics as text, e.g. 'valid accuracy 0.9712'."
         return ', '.join(f"{m['name']} {m['fmt'].format(m['value'])}" for m in self.metrics)
 
-# %% ../nbs/00b_runner.ipynb #364e47dc
+# %% ../nbs/00b_runner.ipynb #62db2185
 def run_notebook(path, out_dir, quick=False, timeout=1800, kernel_name='python3') -> NotebookResult:
     "Execute notebook `path` in a fresh kernel (cwd: its folder), save the executed copy in `out_dir`."
     path, out_dir = Path(path), Path(out_dir)
@@ -146,7 +146,7 @@ class _environ:
             if v is None: os.environ.pop(k, None)
             else: os.environ[k] = v
 
-# %% ../nbs/00b_runner.ipynb #3ad91d97
+# %% ../nbs/00b_runner.ipynb #47a6555d
 def default_run_dir() -> Path:
     "A fresh run folder under `$COURSE_LIB_HOME/runs/`, named by the time."
     return home_dir()/'runs'/datetime.now().strftime('%Y%m%d-%H%M%S')
@@ -162,13 +162,17 @@ def run_course(notebooks, out_dir=None, quick=False, timeout=1800, show_progress
     if show_progress: print()  # end the console progress line
     return results
 
+def text_table(rows, rule=True) -> str:
+    "Rows of strings as aligned plain-text columns; `rule` draws a line under the first row."
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ['  '.join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    if rule: lines.insert(1, '  '.join('-' * w for w in widths))
+    return '\n'.join(lines)
+
 def summary_table(results) -> str:
     "A plain-text table: notebook, status, seconds, device, headline metric."
     rows = [('notebook', 'status', 'seconds', 'device', 'headline metric')]
     for r in results:
         status = r.status if r.failed_cell is None else f'{r.status} (cell {r.failed_cell})'
         rows.append((r.name, status, f'{r.seconds:.1f}', r.device, r.metric or '-'))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ['  '.join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
-    lines.insert(1, '  '.join('-' * w for w in widths))
-    return '\n'.join(lines)
+    return text_table(rows)
