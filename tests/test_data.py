@@ -33,6 +33,15 @@ def test_good_archive_downloads_verifies_and_extracts(home, server):
     assert untar_data(server.url + '/toy.tgz', size=len(GOOD), md5=md5(GOOD)) == path
 
 
+def test_archive_with_another_top_folder_is_found_again(home, server):
+    other = make_tgz({'unpacks_as/x.txt': b'x'})
+    server.files['/named.tgz'] = (other, None)
+    path = untar_data(server.url + '/named.tgz', md5=md5(other), show_progress=False)
+    assert path == home/'data'/'named' and (path/'x.txt').exists()
+    (home/'archive'/'named.tgz').unlink()   # a second call must not need the archive again
+    assert untar_data(server.url + '/named.tgz', md5=md5(other)) == path
+
+
 def test_wrong_md5_removes_the_file(home, server):
     server.files['/toy.tgz'] = (GOOD, None)
     with pytest.raises(ChecksumError, match=r'has md5 .* expected 0+\. It was removed'):
