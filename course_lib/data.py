@@ -11,7 +11,7 @@ __all__ = ['DATASETS', 'MANIFEST', 'home_dir', 'archive_dir', 'data_dir', 'model
            'download_url', 'extract_archive', 'find_in_mirror', 'download_data', 'untar_data', 'dataset_status',
            'get_mnist']
 
-# %% ../nbs/00a_data.ipynb #6ce1af52
+# %% ../nbs/00a_data.ipynb #d8692bc9
 import gzip
 import hashlib
 import http.client
@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from fastprogress.fastprogress import progress_bar
 
-# %% ../nbs/00a_data.ipynb #78e537f6
+# %% ../nbs/00a_data.ipynb #e040627c
 def home_dir() -> Path:
     "course_lib's cache folder: `$COURSE_LIB_HOME`, default `~/.course_lib`."
     return Path(os.environ.get('COURSE_LIB_HOME') or Path.home()/'.course_lib').expanduser()
@@ -52,13 +52,14 @@ def offline_mode() -> bool:
 
 def samples_dir() -> Path:
     "The small real datasets shipped inside the package."
-    return Path(__file__).parent/'samples'
+    import course_lib   # not `__file__`: this function also runs in its notebook, outside the package
+    return Path(course_lib.__file__).parent/'samples'
 
 def _mkdir(path: Path) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     return path
 
-# %% ../nbs/00a_data.ipynb #6ad3bcf2
+# %% ../nbs/00a_data.ipynb #39297782
 _TAR_EXTS = ('.tar.gz', '.tar.xz', '.tar.bz2', '.tgz', '.tar')
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ class DatasetInfo:
         "Whether the download is a tar archive to extract (else a plain file, like MNIST's pickle)."
         return self.fname.endswith(_TAR_EXTS)
 
-# %% ../nbs/00a_data.ipynb #7645b766
+# %% ../nbs/00a_data.ipynb #9ec5d354
 _S3 = 'https://s3.amazonaws.com/'
 
 DATASETS = {d.name: d for d in [
@@ -146,7 +147,7 @@ DATASETS = {d.name: d for d in [
             folder='mnist_tiny', mirror=(MirrorCopy('mnist_tiny', n_files=1429),)),
 ]}
 
-# %% ../nbs/00a_data.ipynb #17a438d9
+# %% ../nbs/00a_data.ipynb #bbc372f4
 class DataError(Exception):
     "Base class of the data layer's errors; each message says what to do next."
 
@@ -164,7 +165,7 @@ def get_dataset(name: str) -> DatasetInfo:
                                   "To fetch anything else, pass its full URL.")
     return DATASETS[name]
 
-# %% ../nbs/00a_data.ipynb #f7bfcbef
+# %% ../nbs/00a_data.ipynb #845ea25e
 def file_digest(path, algo='md5', chunk=1 << 20) -> str:
     "Hex digest of the file at `path` (`algo` is any `hashlib` name)."
     h = hashlib.new(algo)
@@ -189,7 +190,7 @@ def check_file(path, size=None, md5=None, sha256=None, remove=True):
         raise ChecksumError(f"{path.name} {problem}.{removed} download it again, or check the mirror's copy.")
     return path
 
-# %% ../nbs/00a_data.ipynb #aa1f1560
+# %% ../nbs/00a_data.ipynb #47226acd
 def download_url(url: str, dest, size=None, md5=None, sha256=None, timeout=30, show_progress=True) -> Path:
     "Download `url` to `dest` atomically (via `dest.part`), checking size and digests before the rename."
     dest = Path(dest)
@@ -225,7 +226,7 @@ def _copy_stream(response, path, total, show_progress, chunk=1 << 16) -> int:
             if show_progress and total: bar.update(min(got, total))
     return got
 
-# %% ../nbs/00a_data.ipynb #1bb4a8a6
+# %% ../nbs/00a_data.ipynb #5a81632e
 def extract_archive(archive, dest_dir, folder: str | None = None) -> Path:
     "Safely extract `archive` into `dest_dir/folder` (default: the archive's top folder); atomic."
     archive, dest_dir = Path(archive), _mkdir(Path(dest_dir))
@@ -266,7 +267,7 @@ def _move_into_place(src: Path, target: Path):
     if target.exists(): shutil.rmtree(target)  # only reached when the caller decided to replace it
     os.replace(src, target)
 
-# %% ../nbs/00a_data.ipynb #fffb598d
+# %% ../nbs/00a_data.ipynb #0cc2b473
 MANIFEST = 'course_lib_mirror.json'
 
 def _mirror_copies(ds: DatasetInfo, mirror: Path):
@@ -289,7 +290,7 @@ def find_in_mirror(ds: DatasetInfo, mirror: Path | None = None):
     if copies and all((mirror/c.path).exists() for c in copies): return ('copy', copies, renames)
     return None
 
-# %% ../nbs/00a_data.ipynb #ce26f1ac
+# %% ../nbs/00a_data.ipynb #578a6b92
 def _assemble_copy(ds: DatasetInfo, mirror: Path, copies, renames, dest_dir: Path) -> Path:
     "Verify the mirror copies of `ds`, unpack them, and rearrange them into the official layout."
     with tempfile.TemporaryDirectory(dir=dest_dir, prefix='.mirror-') as tmp:
@@ -321,7 +322,7 @@ def _place_copy(src: Path, copy: MirrorCopy, raw: Path):
         (raw/copy.path).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(src, raw/copy.path)
 
-# %% ../nbs/00a_data.ipynb #f4344998
+# %% ../nbs/00a_data.ipynb #9fd7b9fb
 def _resolve(name_or_url, **checks) -> DatasetInfo:
     if isinstance(name_or_url, str) and '://' in name_or_url:
         known = [d for d in DATASETS.values() if d.url == name_or_url]
@@ -384,7 +385,7 @@ def _warn_sample(ds: DatasetInfo, why) -> Path:
                   stacklevel=3)
     return samples_dir()/ds.sample
 
-# %% ../nbs/00a_data.ipynb #5a7cb0d2
+# %% ../nbs/00a_data.ipynb #9e4a2083
 def dataset_status(name) -> tuple:
     "(where, path, bytes) for dataset `name`: where is 'cache', 'mirror', 'sample' or 'missing'."
     ds = get_dataset(name)
@@ -402,7 +403,7 @@ def _size(path: Path) -> int:
     if path.is_file(): return path.stat().st_size
     return sum(p.stat().st_size for p in path.rglob('*') if p.is_file())
 
-# %% ../nbs/00a_data.ipynb #ea412d22
+# %% ../nbs/00a_data.ipynb #444f5481
 def get_mnist(path=None):
     "MNIST as `x_train, y_train, x_valid, y_valid` tensors (50k/10k, pixels/256); falls back to the sample."
     path = Path(path) if path else download_data('mnist', sample_ok=True)
