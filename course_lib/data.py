@@ -11,7 +11,7 @@ __all__ = ['DATASETS', 'MANIFEST', 'home_dir', 'archive_dir', 'data_dir', 'model
            'download_url', 'extract_archive', 'find_in_mirror', 'download_data', 'untar_data', 'dataset_status',
            'get_mnist']
 
-# %% ../nbs/00a_data.ipynb #d8692bc9
+# %% ../nbs/00a_data.ipynb #7044c0e3
 import gzip
 import hashlib
 import http.client
@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from fastprogress.fastprogress import progress_bar
 
-# %% ../nbs/00a_data.ipynb #e040627c
+# %% ../nbs/00a_data.ipynb #f99b6bbf
 def home_dir() -> Path:
     "course_lib's cache folder: `$COURSE_LIB_HOME`, default `~/.course_lib`."
     return Path(os.environ.get('COURSE_LIB_HOME') or Path.home()/'.course_lib').expanduser()
@@ -59,7 +59,7 @@ def _mkdir(path: Path) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     return path
 
-# %% ../nbs/00a_data.ipynb #39297782
+# %% ../nbs/00a_data.ipynb #1cec125d
 _TAR_EXTS = ('.tar.gz', '.tar.xz', '.tar.bz2', '.tgz', '.tar')
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ class DatasetInfo:
         "Whether the download is a tar archive to extract (else a plain file, like MNIST's pickle)."
         return self.fname.endswith(_TAR_EXTS)
 
-# %% ../nbs/00a_data.ipynb #9ec5d354
+# %% ../nbs/00a_data.ipynb #e7f05e1f
 _S3 = 'https://s3.amazonaws.com/'
 
 DATASETS = {d.name: d for d in [
@@ -147,7 +147,7 @@ DATASETS = {d.name: d for d in [
             folder='mnist_tiny', mirror=(MirrorCopy('mnist_tiny', n_files=1429),)),
 ]}
 
-# %% ../nbs/00a_data.ipynb #bbc372f4
+# %% ../nbs/00a_data.ipynb #e40be0a8
 class DataError(Exception):
     "Base class of the data layer's errors; each message says what to do next."
 
@@ -165,7 +165,7 @@ def get_dataset(name: str) -> DatasetInfo:
                                   "To fetch anything else, pass its full URL.")
     return DATASETS[name]
 
-# %% ../nbs/00a_data.ipynb #845ea25e
+# %% ../nbs/00a_data.ipynb #53325256
 def file_digest(path, algo='md5', chunk=1 << 20) -> str:
     "Hex digest of the file at `path` (`algo` is any `hashlib` name)."
     h = hashlib.new(algo)
@@ -190,7 +190,7 @@ def check_file(path, size=None, md5=None, sha256=None, remove=True):
         raise ChecksumError(f"{path.name} {problem}.{removed} download it again, or check the mirror's copy.")
     return path
 
-# %% ../nbs/00a_data.ipynb #47226acd
+# %% ../nbs/00a_data.ipynb #9ff9d8fe
 def download_url(url: str, dest, size=None, md5=None, sha256=None, timeout=30, show_progress=True) -> Path:
     "Download `url` to `dest` atomically (via `dest.part`), checking size and digests before the rename."
     dest = Path(dest)
@@ -226,7 +226,7 @@ def _copy_stream(response, path, total, show_progress, chunk=1 << 16) -> int:
             if show_progress and total: bar.update(min(got, total))
     return got
 
-# %% ../nbs/00a_data.ipynb #5a81632e
+# %% ../nbs/00a_data.ipynb #69ee222d
 def extract_archive(archive, dest_dir, folder: str | None = None) -> Path:
     "Safely extract `archive` into `dest_dir/folder` (default: the archive's top folder); atomic."
     archive, dest_dir = Path(archive), _mkdir(Path(dest_dir))
@@ -267,7 +267,7 @@ def _move_into_place(src: Path, target: Path):
     if target.exists(): shutil.rmtree(target)  # only reached when the caller decided to replace it
     os.replace(src, target)
 
-# %% ../nbs/00a_data.ipynb #0cc2b473
+# %% ../nbs/00a_data.ipynb #8ee6bcde
 MANIFEST = 'course_lib_mirror.json'
 
 def _mirror_copies(ds: DatasetInfo, mirror: Path):
@@ -290,7 +290,7 @@ def find_in_mirror(ds: DatasetInfo, mirror: Path | None = None):
     if copies and all((mirror/c.path).exists() for c in copies): return ('copy', copies, renames)
     return None
 
-# %% ../nbs/00a_data.ipynb #578a6b92
+# %% ../nbs/00a_data.ipynb #a2367fcb
 def _assemble_copy(ds: DatasetInfo, mirror: Path, copies, renames, dest_dir: Path) -> Path:
     "Verify the mirror copies of `ds`, unpack them, and rearrange them into the official layout."
     with tempfile.TemporaryDirectory(dir=dest_dir, prefix='.mirror-') as tmp:
@@ -302,7 +302,7 @@ def _assemble_copy(ds: DatasetInfo, mirror: Path, copies, renames, dest_dir: Pat
                 (out/official).parent.mkdir(parents=True, exist_ok=True)
                 os.replace(raw/found, out/official)
         else: out = raw
-        top = out/ds.folder if ds.folder and (out/ds.folder).exists() else _top_folder(out, ds.folder or ds.name)
+        top = _top_folder(out, ds.folder or ds.name)
         target = dest_dir/(ds.folder or ds.name)
         _move_into_place(top, target)
     return target
@@ -322,7 +322,7 @@ def _place_copy(src: Path, copy: MirrorCopy, raw: Path):
         (raw/copy.path).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(src, raw/copy.path)
 
-# %% ../nbs/00a_data.ipynb #9fd7b9fb
+# %% ../nbs/00a_data.ipynb #83be72d2
 def _resolve(name_or_url, **checks) -> DatasetInfo:
     if isinstance(name_or_url, str) and '://' in name_or_url:
         known = [d for d in DATASETS.values() if d.url == name_or_url]
@@ -385,7 +385,7 @@ def _warn_sample(ds: DatasetInfo, why) -> Path:
                   stacklevel=3)
     return samples_dir()/ds.sample
 
-# %% ../nbs/00a_data.ipynb #9e4a2083
+# %% ../nbs/00a_data.ipynb #44a81a68
 def dataset_status(name) -> tuple:
     "(where, path, bytes) for dataset `name`: where is 'cache', 'mirror', 'sample' or 'missing'."
     ds = get_dataset(name)
@@ -403,7 +403,7 @@ def _size(path: Path) -> int:
     if path.is_file(): return path.stat().st_size
     return sum(p.stat().st_size for p in path.rglob('*') if p.is_file())
 
-# %% ../nbs/00a_data.ipynb #444f5481
+# %% ../nbs/00a_data.ipynb #454793f0
 def get_mnist(path=None):
     "MNIST as `x_train, y_train, x_valid, y_valid` tensors (50k/10k, pixels/256); falls back to the sample."
     path = Path(path) if path else download_data('mnist', sample_ok=True)
