@@ -1,5 +1,5 @@
 # Sphinx configuration of the course_lib docs site. The sources are assembled from the notebooks into
-# docs/_src by `course-lib docs` (course_lib.docs.build_docs), which runs Sphinx with this folder as -c.
+# docs/_src by `course-lib docs` (course_lib.tools.docs.build_docs), which runs Sphinx with this folder as -c.
 from pathlib import Path
 
 import course_lib

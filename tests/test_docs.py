@@ -16,12 +16,12 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None, reason='headless Chromium is n
                                 '(Debian package `chromium`; .ci/run installs it)')
 LESSON_GROUPS = ['Lesson 8', 'Lesson 9', 'Lesson 10', 'Lesson 11', 'Lesson 12']
 # The docs builder's own pages explain the markers it removes; everywhere else they must never appear.
-ABOUT_MARKERS = {'00d_docs.html', 'course_lib.docs.html'}
+ABOUT_MARKERS = {'92_tools_docs.html', 'course_lib.tools.docs.html'}
 
 
 @pytest.fixture(scope='module')
 def site(tmp_path_factory):
-    from course_lib.docs import build_docs
+    from course_lib.tools.docs import build_docs
     out = build_docs(nbs=ROOT/'nbs')
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(out))
     handler.log_message = lambda *args: None
@@ -114,7 +114,7 @@ def test_screenshots_for_people(site):
 
 def test_broken_internal_link_fails_the_build(tmp_path):
     import nbformat
-    from course_lib.docs import build_docs
+    from course_lib.tools.docs import build_docs
     shutil.copytree(ROOT/'docs', tmp_path/'docs', ignore=shutil.ignore_patterns('_build', '_src'))
     (tmp_path/'nbs').mkdir()
     for name, text in (('index', '# Home\n\nStart with [the first lesson](01_first.ipynb).'),

@@ -7,7 +7,7 @@ from collections import Counter
 from pathlib import Path
 
 import course_lib
-from course_lib.docs import readme_text
+from course_lib.tools.docs import readme_text
 
 ROOT = Path(__file__).resolve().parents[1]
 CUDA_CALL = re.compile(r'\.' + 'cuda' + r'\(')  # spelled in pieces so this file does not match itself
