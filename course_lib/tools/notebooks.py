@@ -6,7 +6,7 @@ Docs: https://course-lib.github.io/course_lib/tools_notebooks.html.md"""
 
 # %% auto #0
 __all__ = ['LESSONS', 'nb_number', 'lesson_of', 'course_notebooks', 'find_nbs_dir', 'select_notebooks', 'NotebookResult',
-           'run_notebook', 'default_run_dir', 'run_course', 'text_table', 'summary_table']
+           'run_notebook', 'default_run_dir', 'run_course', 'text_table', 'summary_table', 'export_library']
 
 # %% ../../nbs/90_tools_notebooks.ipynb #df28afe3
 import json
@@ -164,3 +164,17 @@ def summary_table(results) -> str:
         status = r.status if r.failed_cell is None else f'{r.status} (cell {r.failed_cell})'
         rows.append((r.name, status, f'{r.seconds:.1f}', r.device, r.metric or '-'))
     return text_table(rows)
+
+# %% ../../nbs/90_tools_notebooks.ipynb #cefc4faf
+def _in_course_repo(folder: Path) -> bool:
+    "Whether `folder` is the `nbs/` folder of a course_lib checkout (an nbdev project exporting `course_lib`)."
+    config = folder.parent/'pyproject.toml'
+    return config.is_file() and '[tool.nbdev]' in config.read_text() and (folder.parent/'course_lib').is_dir()
+
+def export_library(nbs=None) -> bool:
+    "Re-export `course_lib/` from the notebooks in `nbs` (default: the current folder) if they are the repository's; returns whether it did."
+    folder = Path(nbs or '.').resolve()
+    if not _in_course_repo(folder): return False
+    from nbdev.doclinks import nbdev_export
+    nbdev_export(path=str(folder))
+    return True
