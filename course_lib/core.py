@@ -6,7 +6,7 @@ Docs: https://course-lib.github.io/course_lib/core.html.md"""
 
 # %% auto #0
 __all__ = ['default_device', 'patch_env', 'to_device', 'gpu_available', 'device_name', 'set_seed', 'quick_mode', 'test_near',
-           'test_near_zero', 'synchronize', 'best_time', 'format_time', 'record_metric']
+           'test_near_zero', 'synchronize', 'best_time', 'format_time', 'record_metric', 'plot_defaults']
 
 # %% ../nbs/00_core.ipynb #33e8e449
 import os
@@ -139,3 +139,10 @@ def record_metric(name: str, value, fmt: str = '{:.4g}'):
     if target:
         with open(target, 'a') as f: f.write(json.dumps({'name': name, 'value': float(value), 'fmt': fmt}) + '\n')
     return value
+
+# %% ../nbs/00_core.ipynb #83c8e0c8
+def plot_defaults(width=6.4, height=4.0, dpi=110):
+    "Figure size (inches), resolution and font sizes shared by every lesson's figures."
+    import matplotlib.pyplot as plt   # imported here: only notebooks that plot pay for it
+    plt.rcParams.update({'figure.figsize': (width, height), 'figure.dpi': dpi, 'savefig.dpi': dpi,
+                         'font.size': 11, 'axes.titlesize': 12, 'legend.fontsize': 10})
