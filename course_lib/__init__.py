@@ -2,6 +2,7 @@
 
 Modules:
 
-- `course_lib.init`: Kaiming's gain for leaky ReLUs, hand-written Kaiming init, and per-layer activation statistics: why PyTorch's default conv init shrinks activations layer after layer."""
+- `course_lib.init`: Kaiming's gain for leaky ReLUs, hand-written Kaiming init, and per-layer activation statistics: why PyTorch's default conv init shrinks activations layer after layer.
+- `course_lib.tools.docs`: Turns the notebooks into the README and the documentation site, from their stored outputs."""
 
 __version__ = "0.1.0"

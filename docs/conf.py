@@ -3,20 +3,32 @@
 from pathlib import Path
 
 import course_lib
+from course_lib.tools.docs import setup_sphinx
 
 project = 'course_lib'
 author = 'course_lib team'
 copyright = '2026, the course_lib team'
 release = course_lib.__version__
 
-extensions = ['myst_nb', 'sphinx-mathjax-offline']  # MathJax served with the site: it renders offline too
+extensions = ['myst_nb', 'sphinx.ext.autodoc', 'sphinx.ext.viewcode', 'sphinx.ext.mathjax', 'sphinx_copybutton']
 myst_enable_extensions = ['dollarmath', 'amsmath', 'attrs_inline', 'colon_fence', 'deflist']
 myst_heading_anchors = 3
 nb_execution_mode = 'off'          # pages show the outputs stored in the notebooks; nothing is re-executed
 nb_output_stderr = 'remove'        # kernel warnings are for the person running the notebook, not the reader
 nb_merge_streams = True
+nb_render_markdown_format = 'myst'  # Markdown outputs (the home page's lesson map) may hold tables and links
 suppress_warnings = ['myst.header', 'mystnb.unknown_mime_type']
-exclude_patterns = ['_build', '**.ipynb_checkpoints']
+exclude_patterns = ['_build', '**.ipynb_checkpoints', '_md']
+
+# API reference: autodoc reads the modules (docstrings are Markdown-flavoured: `x` is code), viewcode
+# writes their highlighted source. course_lib.tools.docs.setup_sphinx adds nbdev's parameter comments,
+# links to the defining notebooks, and copies the MathJax files pages load (served with the site).
+default_role = 'literal'
+autodoc_member_order = 'bysource'
+autodoc_preserve_defaults = True   # `loss_func=F.cross_entropy` as written, not `<function ...>`
+autodoc_inherit_docstrings = False  # torch.autograd.Function's own docs are not ours to show
+add_module_names = False
+copybutton_exclude = '.linenos, .gp, .go'
 
 html_theme = 'sphinx_book_theme'
 html_title = 'Deep Learning from the Foundations'
@@ -31,3 +43,7 @@ html_theme_options = {
     'home_page_in_toc': True,
 }
 html_show_sourcelink = False
+html_copy_source = False           # the notebooks are in the repository; the site stays small
+
+
+def setup(app): return setup_sphinx(app)
