@@ -1,6 +1,9 @@
-"""The docs site: built from the notebooks, served on 127.0.0.1 and read back from headless Chromium's DOM."""
+"""The docs site: built from the notebooks, served on 127.0.0.1 and read back from headless Chromium's DOM.
+
+Tests marked `browser` need Chromium and skip without it; the others read the built files or build a tiny site."""
 import functools
 import http.server
+import json
 import re
 import shutil
 import subprocess
@@ -8,15 +11,18 @@ import threading
 import urllib.request
 from pathlib import Path
 
+import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = next((shutil.which(b) for b in ('chromium', 'chromium-browser', 'google-chrome') if shutil.which(b)), None)
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason='headless Chromium is not installed '
-                                '(Debian package `chromium`; .ci/run installs it)')
-LESSON_GROUPS = ['Lesson 8', 'Lesson 9', 'Lesson 10', 'Lesson 11', 'Lesson 12']
+browser = pytest.mark.skipif(CHROMIUM is None, reason='headless Chromium is not installed '
+                             '(Debian package `chromium`; .ci/run installs it)')
 # The docs builder's own pages explain the markers it removes; everywhere else they must never appear.
-ABOUT_MARKERS = {'92_tools_docs.html', 'course_lib.tools.docs.html'}
+ABOUT_MARKERS = {'92_tools_docs.html', 'course_lib.tools.docs.html', 'contributing.html'}
+MAX_SITE_BYTES = 10_000_000
+# TeX that MathJax should have turned into formulas; left as text it means a formula did not render.
+RAW_TEX = re.compile(r'\$|\\(sqrt|frac|sum|cdot|times|left|right|begin|mathrm|text|partial)\b|\\[(\[]|\^\{|_\{')
 
 
 @pytest.fixture(scope='module')
@@ -51,15 +57,132 @@ def text_of(html):
     return re.sub(r'\s+', ' ', re.sub(r'<[^>]+>', ' ', html))
 
 
-def test_home_page_title_and_lesson_groups(site):
+def notebook_pages():
+    from course_lib.tools.notebooks import course_notebooks
+    return [f'{p.stem}.html' for p in course_notebooks(ROOT/'nbs')]
+
+
+def sidebar_captions(html):
+    return re.findall(r'class="caption-text">([^<]+)<', html)
+
+
+# --- the course book: home, sidebar, lessons -------------------------------------------------------------
+
+@browser
+def test_home_page_links_every_notebook_page(site):
     html = dom(site, 'index.html')
     assert re.search(r'<title>course_lib: Deep Learning from the Foundations', html), html[:500]
-    captions = re.findall(r'class="caption-text">([^<]+)<', html)
-    for group in ['Foundations', *LESSON_GROUPS, 'Reference']: assert group in captions, captions
-    assert 'Quick start' in text_of(html)
+    body = html.split('id="main-content"', 1)[-1]      # the page itself, not the sidebar
+    links = set(re.findall(r'href="([^"#]+)', body))
+    missing = [page for page in notebook_pages() if page not in links]
+    assert not missing, f'the home page does not link {missing}'
+    assert 'contributing.html' in links
+    text = text_of(body)
+    assert 'Quick start' in text and 'Developing course_lib' not in text and '.ci/run' not in text
 
 
-def test_notebook_page_has_code_outputs_and_a_rendered_figure(site):
+@browser
+def test_sidebar_runs_lessons_then_appendix_then_reference(site):
+    from course_lib.tools.docs import lesson_notebooks
+    out, _, _ = site
+    captions = sidebar_captions(dom(site, 'index.html'))
+    written = [key for key, nbs in lesson_notebooks(ROOT/'nbs').items() if nbs]
+    lessons = [f'Lesson {key.removeprefix("lesson")}' for key in written if key.startswith('lesson')]
+    assert lessons[:2] == ['Lesson 8', 'Lesson 9'], lessons
+    assert captions == [*lessons, 'Appendix · Setup', 'Appendix · Project tooling', 'Reference'], captions
+    unwritten = {f'lesson{n}.html' for n in range(8, 13)} - {f'{key}.html' for key in written}
+    assert not [p for p in unwritten if (out/p).exists()], 'a lesson with no notebooks got a stub page'
+
+
+@browser
+def test_no_raw_tex_on_any_page(site):
+    out, _, _ = site
+    pages = ['index.html', *sorted(p.name for p in out.glob('*.html') if p.name not in ('genindex.html', 'search.html'))]
+    rendered, leaks = 0, []
+    for page in dict.fromkeys(pages):
+        html = dom(site, page)
+        rendered += html.count('<mjx-container')
+        html = re.sub(r'<mjx-container\b.*?</mjx-container>', ' ', html, flags=re.S)
+        html = re.sub(r'<(pre|code|script|style)\b.*?</\1>', ' ', html, flags=re.S)
+        html = re.sub(r'<div class="highlight.*?</div>', ' ', html, flags=re.S)
+        text = text_of(html)
+        for m in RAW_TEX.finditer(text): leaks.append(f'{page}: …{text[max(0, m.start() - 60):m.end() + 40]}…')
+    assert rendered > 10, 'MathJax rendered (almost) no formulas: is it loading?'
+    assert not leaks, '\n'.join(leaks[:20])
+
+
+def test_lesson_table_on_home_comes_from_lesson_pages():
+    from course_lib.tools.docs import lesson_table
+    nb = json.loads((ROOT/'nbs'/'index.ipynb').read_text())
+    stored = [''.join(out['data']['text/markdown']) for cell in nb['cells'] if cell['cell_type'] == 'code'
+              for out in cell.get('outputs', []) if 'text/markdown' in out.get('data', {})]
+    assert stored == [lesson_table(ROOT/'nbs')], ('the lesson table stored in nbs/index.ipynb is out of date: '
+                                                  're-run index.ipynb, then `course-lib docs --readme`')
+
+
+# --- API reference ------------------------------------------------------------------------------------
+
+@browser
+def test_api_reference_classes_methods_signatures(site):
+    html = dom(site, 'api/course_lib.callbacks.html')
+    flat = re.sub(r'\s+', '', text_of(html))
+    assert 'classDataBunch(train_dl,valid_dl,c=None)' in flat and 'defDataBunch' not in flat
+    assert 'id="course_lib.callbacks.Runner.fit"' in html, 'Runner.fit is not documented'
+    assert 'NoneType' not in flat and 'function=' not in flat, 'types that are not in the source'
+    assert 'Parameters' in text_of(html), "nbdev docments did not become a parameter list"
+    assert 'href="../04_callbacks.html"' in html, 'no link to the defining notebook'
+    assert '#LNone' not in html
+    schedules = re.sub(r'\s+', '', text_of(dom(site, 'api/course_lib.schedules.html')))
+    assert 'sched_lin(start,end)' in schedules and 'sched_lin(start,end,pos)' not in schedules
+    assert 'Recorder' in schedules and 'plot_lr(' in schedules
+
+
+@browser
+def test_viewcode_source_link_resolves(site):
+    out, url, _ = site
+    html = (out/'api'/'course_lib.callbacks.html').read_text()
+    link = next(iter(re.findall(r'href="(\.\./_modules/course_lib/callbacks\.html)#Runner"', html)), None)
+    assert link, 'no [source] link for Runner'
+    with urllib.request.urlopen(f'{url}/api/{link}') as r: source = r.read().decode()
+    assert r.status == 200 and 'id="Runner"' in source and 'fit' in source
+
+
+def test_general_index_is_not_empty(site):
+    out, _, _ = site
+    text = text_of((out/'genindex.html').read_text())
+    for name in ('Runner', 'sched_lin', 'get_mnist', 'default_device'): assert name in text, name
+
+
+def test_nbdev_doc_links_point_at_pages_of_the_site(site):
+    "Module docstrings end with nbdev's `Docs:` URL and nbs/llms.txt lists them: each must be a file of the site."
+    import ast
+    import tomllib
+    out, _, _ = site
+    base = tomllib.loads((ROOT/'pyproject.toml').read_text())['project']['urls']['Documentation'].rstrip('/') + '/'
+    docstrings = [ast.get_docstring(ast.parse(p.read_text())) or '' for p in (ROOT/'course_lib').rglob('*.py')]
+    urls = re.findall(r'^Docs: (\S+)$', '\n'.join(docstrings), re.M)
+    urls += re.findall(r'\]\((https?://[^)]+)\)', (ROOT/'nbs'/'llms.txt').read_text())
+    assert len(urls) >= 8, urls
+    missing = [u for u in urls if not u.startswith(base) or not (out/u.removeprefix(base)).is_file()]
+    assert not missing, f'links to pages the site does not have: {missing}'
+    assert (out/'callbacks.html.md').read_text().startswith('# Callbacks')
+    assert (out/'llms.txt').is_file()
+
+
+# --- size, readability ----------------------------------------------------------------------------------
+
+def test_site_is_small_and_holds_no_build_cache(site):
+    out, _, _ = site
+    files = [p for p in out.rglob('*') if p.is_file()]
+    size = sum(p.stat().st_size for p in files)
+    assert size <= MAX_SITE_BYTES, f'the site is {size / 1e6:.1f} MB (limit {MAX_SITE_BYTES / 1e6:.0f} MB)'
+    assert not (out/'.doctrees').exists(), "Sphinx's cache is inside the deploy folder"
+    assert not [p for p in files if p.suffix == '.map'], 'source maps are shipped'
+    assert (out/'_static'/'mathjax'/'tex-chtml.js').is_file()
+
+
+@browser
+def test_notebook_page_has_code_outputs_figure_and_copy_button(site):
     out, url, _ = site
     pages = sorted(p.name for p in out.glob('0[1-9]*.html'))
     assert pages, 'no lesson notebook pages were built'
@@ -73,13 +196,21 @@ def test_notebook_page_has_code_outputs_and_a_rendered_figure(site):
                 with urllib.request.urlopen(f'{url}/{src}') as r: ok = len(r.read()) > 1000
             if ok: with_figures.append(page)
     assert with_figures, f'no lesson page shows a figure: {pages}'
+    assert 'copybtn' in dom(site, pages[0]), 'no copy button on code cells'
 
 
-def test_api_reference_shows_signatures_linked_to_notebooks(site):
-    html = dom(site, 'api/course_lib.core.html')
-    text = text_of(html)
-    assert 'def default_device' in text and 'set_seed' in text
-    assert 'href="../00_core.html"' in html
+def test_figures_carry_their_fig_alt_text(site):
+    "Every `#| fig-alt:` of a notebook cell with an image output is the alt text of that image on the page."
+    out, _, _ = site
+    expected = 0
+    for page in notebook_pages():
+        nb = nbformat.read(ROOT/'nbs'/page.replace('.html', '.ipynb'), as_version=4)
+        html = (out/page).read_text()
+        for cell in nb.cells:
+            m = re.search(r'^#\|\s*fig-alt:\s*(.+)$', cell.source, re.M) if cell.cell_type == 'code' else None
+            if m and any('image/png' in o.get('data', {}) for o in cell.get('outputs', [])):
+                expected += 1
+                assert f'alt="{m.group(1).strip()}"'.replace('&', '&amp;') in html.replace('&#39;', "'"), (page, m.group(1))
 
 
 def test_no_tool_markers_anywhere(site):
@@ -87,6 +218,7 @@ def test_no_tool_markers_anywhere(site):
     leaks = []
     for page in out.rglob('*.html'):
         if page.name in ABOUT_MARKERS or page.name in ('genindex.html', 'search.html'): continue
+        if '_modules' in page.parts: continue   # source pages show the exported modules as they are
         text = text_of(page.read_text())
         for marker in ('#|', 'NBVAL'):
             if marker in text: leaks.append(f'{page.relative_to(out)}: {marker}')
@@ -97,30 +229,71 @@ def test_no_tool_markers_anywhere(site):
             assert not re.search(r'(^|\n)\s*(<[^>]+>)*(#\||# ?NBVAL_)', code), path
 
 
+@browser
 def test_search_finds_a_lesson_page(site):
     html = dom(site, 'search.html?q=broadcasting')
     results = re.findall(r'<li[^>]*>\s*<a [^>]*href="([^"]+)"', html.split('id="search-results"', 1)[-1])
     assert results, 'search for "broadcasting" found nothing'
 
 
+@browser
 def test_screenshots_for_people(site):
+    "Saved next to the site (docs/_build/*.png) for a person to look at."
     out, url, profile = site
     shots = out.parent
-    lesson_page = next(p for p in ('02_fully_connected.html', '01_matmul.html', 'lesson8.html') if (out/p).exists())
-    for page, name in (('index.html', 'home.png'), (lesson_page, 'lesson_page.png')):
+    lesson_page = next(p for p in ('04_callbacks.html', '02_fully_connected.html', '01_matmul.html') if (out/p).exists())
+    for page, name in (('index.html', 'home.png'), (lesson_page, 'lesson_page.png'),
+                       ('api/course_lib.callbacks.html', 'api_page.png')):
         chromium(profile, '--window-size=1280,1000', '--hide-scrollbars', f'--screenshot={shots/name}', f'{url}/{page}')
         assert (shots/name).stat().st_size > 10_000, f'{name} looks empty'
 
 
-def test_broken_internal_link_fails_the_build(tmp_path):
-    import nbformat
-    from course_lib.tools.docs import build_docs
+# --- the builder on tiny sites ----------------------------------------------------------------------------
+
+def _tiny_site(tmp_path, notebooks):
     shutil.copytree(ROOT/'docs', tmp_path/'docs', ignore=shutil.ignore_patterns('_build', '_src'))
     (tmp_path/'nbs').mkdir()
-    for name, text in (('index', '# Home\n\nStart with [the first lesson](01_first.ipynb).'),
-                       ('01_first', '# First\n\nThen read [a page that does not exist](99_missing.ipynb).')):
+    for name, cells in notebooks.items():
         nb = nbformat.v4.new_notebook()
-        nb.cells = [nbformat.v4.new_markdown_cell(text)]
+        nb.metadata.update(kernelspec={'name': 'python3', 'display_name': 'Python 3', 'language': 'python'},
+                           language_info={'name': 'python'})
+        nb.cells = cells
         nbformat.write(nb, tmp_path/'nbs'/f'{name}.ipynb')
+    return tmp_path/'nbs'
+
+
+def test_broken_internal_link_fails_the_build(tmp_path):
+    from course_lib.tools.docs import build_docs
+    nbs = _tiny_site(tmp_path, {
+        'index': [nbformat.v4.new_markdown_cell('# Home\n\nStart with [the first lesson](nbs/01_first.ipynb).')],
+        '01_first': [nbformat.v4.new_markdown_cell('# First\n\nThen read [a page that does not exist](99_missing.ipynb).')]})
     with pytest.raises(RuntimeError, match='Sphinx failed'):
-        build_docs(tmp_path/'out', nbs=tmp_path/'nbs')
+        build_docs(tmp_path/'out', nbs=nbs)
+
+
+def _png() -> str:
+    "A small real figure, base64-encoded as a notebook stores it."
+    import base64
+    import io
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(2, 1))
+    ax.plot([0, 1])
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format='png')
+    plt.close(fig)
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def test_fig_alt_becomes_the_images_alt_text(tmp_path):
+    from course_lib.tools.docs import build_docs
+    png = _png()
+    cell = nbformat.v4.new_code_cell('#| fig-alt: A rising straight line\nplt.plot([0, 1])\nplt.show()')
+    cell.outputs = [nbformat.v4.new_output('display_data', data={'image/png': png, 'text/plain': '<Figure>'})]
+    nbs = _tiny_site(tmp_path, {'index': [nbformat.v4.new_markdown_cell('# Home\n\n[First](nbs/01_first.ipynb)')],
+                                '01_first': [nbformat.v4.new_markdown_cell('# First'), cell]})
+    out = build_docs(tmp_path/'out', nbs=nbs)
+    html = (out/'01_first.html').read_text()
+    assert re.search(r'<img[^>]+alt="A rising straight line"', html), re.findall(r'<img[^>]+>', html)
+    assert 'fig-alt' not in html
