@@ -233,9 +233,17 @@ def _parameter_docs(obj) -> list:
             if name not in ('self', 'return') and info.get('docment')]
 
 def _rst_escape(text: str) -> str:
-    "A docment (Markdown-flavoured) made safe for reStructuredText: `code` kept, stray `*` and `|` escaped."
-    parts = re.split(r'(`[^`]*`)', text)
-    return ''.join(p if p.startswith('`') else re.sub(r'([\\*|])', r'\\\1', p) for p in parts)
+    "A Markdown-flavoured docstring line as reStructuredText: `code`, [links](url), unpaired `*` and `|` escaped."
+    out = []
+    for i, part in enumerate(re.split(r'(`[^`]+`)', text)):
+        if i % 2:  # inline code; `\ ` lets it touch a letter, as in "`DataLoader`s"
+            before = '\\ ' if out and out[-1][-1:].isalnum() else ''
+            out.append(f'{before}``{part[1:-1]}``')
+            continue
+        if out and part[:1].isalnum(): part = '\\ ' + part
+        part = re.sub(r'([*|])' if part.count('*') % 2 else r'(\|)', r'\\\1', part)  # unpaired `*`, any `|`
+        out.append(re.sub(r'\[([^\]]+)\]\(([^)\s]+)\)', r'`\1 <\2>`__', part))
+    return ''.join(out)
 
 def _home_link(obj, name) -> str:
     "':doc:' link to the notebook that defines top-level `name`, or ''."
@@ -247,9 +255,7 @@ def _home_link(obj, name) -> str:
 
 def _autodoc_docstring(app, what, name, obj, options, lines):
     "autodoc hook: drop nbdev's `Docs:` line, add the parameter list and the link to the defining notebook."
-    if what == 'module':
-        lines[:] = [l for l in lines if not l.startswith('Docs: ')]
-        return
+    lines[:] = [_rst_escape(l) for l in lines if not (what == 'module' and l.startswith('Docs: '))]
     if what in ('class', 'function', 'method'):
         lines += [''] + [f':param {p}: {_rst_escape(comment)}' for p, comment in _parameter_docs(obj)]
     if what in ('class', 'function', 'data') and (link := _home_link(obj, name)): lines += ['', link]
