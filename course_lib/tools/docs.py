@@ -27,9 +27,10 @@ from fastcore.docments import docments
 from fastcore.nbio import read_nb
 from nbdev.config import nbpath2html
 from nbdev.process import NBProcessor
-from nbdev.processors import clean_magics, filter_stream_, hide_, hide_line, strip_ansi, strip_hidden_metadata
+from nbdev.processors import (clean_magics, filter_stream_, hide_, hide_line, strip_ansi,
+                              strip_hidden_metadata)
 
-from .notebooks import LESSONS, course_notebooks, find_nbs_dir, lesson_of, nb_number
+from .notebooks import course_notebooks, find_nbs_dir, lesson_of, nb_number
 
 # %% ../../nbs/92_tools_docs.ipynb #d7c026f8
 _DIRECTIVE = re.compile(r'^\s*(#\|.*|# ?NBVAL_[A-Z_]+.*)$')
