@@ -120,6 +120,15 @@ def test_lesson_table_on_home_comes_from_lesson_pages():
                                                   're-run index.ipynb, then `course-lib docs --readme`')
 
 
+def test_lesson_pages_cover_the_runners_lessons():
+    "The docs' lesson metadata and the runner's `LESSONS` name the same lessons, in the book's order."
+    from course_lib.tools.docs import LESSON_PAGES
+    from course_lib.tools.notebooks import LESSONS
+    assert set(LESSON_PAGES) == set(LESSONS), set(LESSON_PAGES) ^ set(LESSONS)
+    lessons = [key for key in LESSON_PAGES if key.startswith('lesson')]
+    assert list(LESSON_PAGES)[:len(lessons)] == lessons, 'lessons come before the appendices'
+
+
 # --- API reference ------------------------------------------------------------------------------------
 
 @browser
