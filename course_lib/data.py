@@ -68,6 +68,13 @@ def show_path(path) -> str:
 # %% ../nbs/00a_data.ipynb #c1a0e005
 class DataWarning(UserWarning): "The data layer fell back to something: no cache, a bundled sample, a bad file."
 
+def _warn(message: str):
+    "Warn with `DataWarning`, pointing at the first line outside this module: the learner's own code."
+    frame, level = sys._getframe(1), 2
+    while frame.f_back and frame.f_code.co_filename == sys._getframe(1).f_code.co_filename:
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, DataWarning, stacklevel=level)
+
 _fallback_roots = {}  # cache folder that cannot be written -> the temporary folder used instead
 
 def cache_dir() -> Path:
@@ -81,10 +88,9 @@ def cache_dir() -> Path:
     except OSError as e:
         tmp = _fallback_roots[home] = Path(tempfile.mkdtemp(prefix='course_lib-cache-'))
         atexit.register(shutil.rmtree, tmp, ignore_errors=True)
-        warnings.warn(f"The cache folder {show_path(home)} cannot be written ({e.strerror or e}), so nothing "
-                      "is cached: datasets come from the mirror or the bundled samples, and downloads go to a "
-                      "temporary folder deleted when Python exits. Set COURSE_LIB_HOME to a writable folder "
-                      "to keep them.", DataWarning, stacklevel=2)
+        _warn(f"The cache folder {show_path(home)} cannot be written ({e.strerror or e}), so nothing "
+              "is cached: datasets come from the mirror or the bundled samples, and downloads go to a "
+              "temporary folder deleted when Python exits. Set COURSE_LIB_HOME to a writable folder to keep them.")
         return tmp
 
 def _cache_roots() -> list[Path]:
@@ -421,7 +427,7 @@ def _from_cache(ds: DatasetInfo, force=False) -> Path | None:
             continue
         try: return check_file(path, ds.size, ds.md5, ds.sha256)
         except ChecksumError as e:
-            warnings.warn(f"The cached {e} Looking in the mirror, then online.", DataWarning, stacklevel=4)
+            _warn(f"The cached {e} Looking in the mirror, then online.")
     return None
 
 def _from_mirror(ds: DatasetInfo, search: _Search, assemble=False) -> Path | None:
@@ -440,7 +446,7 @@ def _from_mirror(ds: DatasetInfo, search: _Search, assemble=False) -> Path | Non
         if assemble: return _assemble_copy(ds, mirror, copies, renames, data_dir())
         search.failed(f'The mirror holds {ds.name} in another layout, which only untar_data unpacks')
     except ChecksumError as e:
-        warnings.warn(f"The mirror's copy {e} It is left as it is, and not used.", DataWarning, stacklevel=4)
+        _warn(f"The mirror's copy {e} It is left as it is, and not used.")
         search.failed("The mirror's copy is damaged (see the warning above)", e)
     return None
 
@@ -465,8 +471,8 @@ def _download(ds: DatasetInfo, search: _Search, show_progress=True, sample_ok=Fa
 def _use_sample(ds: DatasetInfo, search: _Search) -> Path:
     "The bundled sample of `ds`, with one warning: why the full dataset was not found, and how to get it."
     what = f' ({ds.sample_note})' if ds.sample_note else ''
-    warnings.warn(f"Using the small {ds.name} sample shipped with course_lib{what}, not the full dataset. "
-                  + ' '.join(search.causes) + ' ' + _advice(ds), DataWarning, stacklevel=3)
+    _warn(f"Using the small {ds.name} sample shipped with course_lib{what}, not the full dataset. "
+                  + ' '.join(search.causes) + ' ' + _advice(ds))
     _note_sample(ds)
     return samples_dir()/ds.sample
 
