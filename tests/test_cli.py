@@ -2,7 +2,9 @@
 import os
 import shutil
 import subprocess
+import re
 import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -33,7 +35,7 @@ def test_data_lists_samples_without_a_mirror(home):
     result = course_lib('data', env={'COURSE_LIB_HOME': str(home)})
     assert result.returncode == 0
     rows = {line.split()[0]: line.split()[1] for line in result.stdout.splitlines()[1:]}
-    assert rows['mnist'] == 'sample' and rows['imagenette2-160'] == 'sample' and rows['oxford-iiit-pet'] == 'missing'
+    assert rows['mnist'] == 'bundled' and rows['imagenette2-160'] == 'bundled' and rows['oxford-iiit-pet'] == 'missing'
 
 
 @pytest.mark.skipif(not SHARED.exists(), reason='project data mirror not present')
@@ -77,3 +79,130 @@ def test_run_prints_the_table_and_names_the_failing_cell(tmp_path, home):
 def test_run_unknown_notebook(tmp_path):
     result = course_lib('run', '99x', '--nbs', str(Path(__file__).parents[1]/'nbs'))
     assert result.returncode == 1 and 'No notebook or lesson' in result.stderr
+
+
+# --- issue 8: start-up time, one-line errors, the pip-installed learner, runs that always report ---
+
+def _rows(stdout):
+    "`course-lib data`'s table as {dataset: line}."
+    return {line.split()[0]: line for line in stdout.splitlines()[1:]}
+
+
+def test_help_is_fast_and_imports_no_torch():
+    start = time.perf_counter()
+    assert course_lib('--help').returncode == 0
+    assert time.perf_counter() - start < 3, 'course-lib --help must not import torch or Jupyter'
+    code = 'import sys, course_lib.tools.cli; print(sorted({"torch", "nbformat", "nbclient", "numpy"} & set(sys.modules)))'
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == '[]'
+
+
+def test_data_shows_completeness_and_names_the_sample_clearly(home):
+    result = course_lib('data', env={'COURSE_LIB_HOME': str(home)})
+    rows = _rows(result.stdout)
+    assert result.stdout.split()[:5] == ['dataset', 'where', 'size', 'note', 'location']
+    assert 'sample: 2,000 train / 500 valid digits' in rows['mnist']
+    assert 'course_lib/samples/mnist_sample.npz' in rows['mnist']
+    assert 'not the bundled' in rows['mnist_sample']
+
+
+@pytest.mark.skipif(not SHARED.exists(), reason='project data mirror not present')
+def test_data_notes_partial_mirror_copies_and_hides_machine_paths(home):
+    result = course_lib('data', env={'COURSE_LIB_HOME': str(home), 'COURSE_LIB_MIRROR': str(SHARED)})
+    rows = _rows(result.stdout)
+    assert 'subset: 2,500 of 12,954 images' in rows['imagewoof2-160']
+    assert 'valid+test only' in rows['wikitext-2']
+    assert '$COURSE_LIB_MIRROR/mnist/mnist.pkl.gz' in rows['mnist'] and str(SHARED) not in result.stdout
+
+
+@pytest.mark.skipif(not SHARED.exists(), reason='project data mirror not present')
+def test_truncated_cache_is_shown_damaged_and_force_refetches(home):
+    (home/'archive').mkdir(parents=True)
+    cached = home/'archive'/'mnist.pkl.gz'
+    cached.write_bytes((SHARED/'mnist'/'mnist.pkl.gz').read_bytes()[:5_000_000])
+    env = {'COURSE_LIB_HOME': str(home), 'COURSE_LIB_MIRROR': str(SHARED), 'COURSE_LIB_OFFLINE': '1'}
+    assert _rows(course_lib('data', env=env).stdout)['mnist'].split()[1] == 'damaged'
+    result = course_lib('data', 'get', 'mnist', '--force', env=env)
+    assert result.returncode == 0 and result.stdout.strip() == '$COURSE_LIB_MIRROR/mnist/mnist.pkl.gz'
+    assert not cached.exists()
+    assert _rows(course_lib('data', env=env).stdout)['mnist'].split()[1] == 'mirror'
+
+
+def test_data_with_an_unwritable_home(tmp_path):
+    (tmp_path/'a_file').write_text('')
+    result = course_lib('data', env={'COURSE_LIB_HOME': str(tmp_path/'a_file'/'home'), 'COURSE_LIB_MIRROR': ''})
+    assert result.returncode == 0 and 'Traceback' not in result.stderr
+    assert _rows(result.stdout)['mnist'].split()[1] == 'bundled'
+
+
+def _one_line_error(result, *needles):
+    assert result.returncode == 1, result
+    assert 'Traceback' not in result.stderr and result.stderr.count('\n') == 1, result.stderr
+    for needle in needles: assert needle in result.stderr, result.stderr
+
+
+def test_bogus_device_is_one_line(tmp_path, home):
+    nbs = tmp_path/'nbs'
+    nbs.mkdir()
+    _notebook(nbs/'01_good.ipynb', 'x = 1')
+    result = course_lib('run', '--nbs', str(nbs), '01', env={'COURSE_LIB_DEVICE': 'bogus', 'COURSE_LIB_HOME': str(home)})
+    _one_line_error(result, "COURSE_LIB_DEVICE='bogus' is not a device")
+    result = course_lib('--debug', 'run', '--nbs', str(nbs), '01', env={'COURSE_LIB_DEVICE': 'bogus'})
+    assert result.returncode != 0 and 'Traceback' in result.stderr
+
+
+def test_docs_without_the_docs_extra_is_one_line(tmp_path):
+    code = ("import sys; sys.modules['sphinx'] = sys.modules['nbdev'] = None; "
+            "from course_lib.tools.cli import main; sys.exit(main(['docs']))")
+    result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, cwd=tmp_path)
+    _one_line_error(result, "pip install 'course_lib[docs]'")
+
+
+def test_run_outside_a_clone_says_how_to_get_the_notebooks(tmp_path):
+    site = tmp_path/'site'     # the package alone, as pip installs it: no nbs/ beside it
+    shutil.copytree(Path(__file__).resolve().parents[1]/'course_lib', site/'course_lib')
+    result = course_lib('run', '01', cwd=tmp_path, env={'COURSE_LIB_NBS': '', 'PYTHONPATH': str(site)})
+    _one_line_error(result, 'course-lib notebooks DEST', 'https://github.com/course-lib/course_lib')
+
+
+def test_notebooks_copies_and_never_overwrites_edits(tmp_path):
+    dest = tmp_path/'course'
+    result = course_lib('notebooks', str(dest))
+    assert result.returncode == 0 and (dest/'01_matmul.ipynb').exists() and (dest/'05_anneal.ipynb').exists()
+    assert not (dest/'91_tools_cli.ipynb').exists(), 'the tooling appendix is not part of a learner copy'
+    (dest/'01_matmul.ipynb').write_text('{"my": "edits"}')
+    _one_line_error(course_lib('notebooks', str(dest)), '01_matmul.ipynb', '--force')
+    assert (dest/'01_matmul.ipynb').read_text() == '{"my": "edits"}'
+    assert course_lib('notebooks', str(dest), '--force').returncode == 0
+    assert (dest/'01_matmul.ipynb').read_text() != '{"my": "edits"}'
+    (tmp_path/'a_file').write_text('')
+    _one_line_error(course_lib('notebooks', str(tmp_path/'a_file')), 'a_file')
+
+
+def test_unwritable_home_during_run_keeps_the_table_and_the_copies(tmp_path):
+    nbs = tmp_path/'nbs'
+    nbs.mkdir()
+    _notebook(nbs/'01_data.ipynb', 'from course_lib.data import get_mnist', 'x = get_mnist()[0]',
+              'from course_lib.core import record_metric', "record_metric('rows', len(x), '{:.0f}')")
+    (tmp_path/'a_file').write_text('')
+    result = course_lib('run', '01', '--offline', '--nbs', str(nbs),
+                        env={'COURSE_LIB_HOME': str(tmp_path/'a_file'/'home'), 'COURSE_LIB_MIRROR': ''})
+    assert result.returncode == 0, result.stderr
+    assert 'cannot be written' in result.stderr
+    copies = Path(re.search(r'executed copies: (\S+)', result.stdout).group(1))
+    assert (copies/'01_data.ipynb').exists()
+    line = next(l for l in result.stdout.splitlines() if l.startswith('01_data'))
+    assert 'ok' in line and 'rows 2000 *' in line
+    assert 'figures from the small samples shipped with course_lib (mnist)' in result.stdout
+
+
+def test_only_the_last_runs_are_kept(tmp_path, home):
+    nbs = tmp_path/'nbs'
+    nbs.mkdir()
+    _notebook(nbs/'01_good.ipynb', 'x = 1')
+    for day in range(1, 8): (home/'runs'/f'2020010{day}-120000').mkdir(parents=True)
+    result = course_lib('run', '01', '--nbs', str(nbs), env={'COURSE_LIB_HOME': str(home)})
+    assert result.returncode == 0
+    runs = sorted(p.name for p in (home/'runs').iterdir())
+    assert len(runs) == 5 and runs[0] == '20200104-120000' and not runs[-1].startswith('2020')
+    assert 'last 5 runs are kept' in course_lib('run', '--help').stdout.replace('\n', ' ').replace('  ', ' ')
