@@ -43,7 +43,7 @@ def nb_number(path) -> str:
     return Path(path).name.split('_', 1)[0]
 
 def lesson_of(path) -> str | None:
-    "The lesson ('lesson8' ...) or 'foundations' that notebook `path` belongs to."
+    "The lesson ('lesson8' ...), 'setup' or 'tools' that notebook `path` belongs to."
     number = nb_number(path)
     return next((lesson for lesson, numbers in LESSONS.items() if number in numbers), None)
 
@@ -79,7 +79,7 @@ def find_nbs_dir(nbs=None) -> Path:
 def select_notebooks(names, folder) -> list[Path]:
     "Notebooks in `folder` picked by `names` (numbers, file names or lesson names), in course order."
     notebooks = course_notebooks(folder)
-    if not names: return [p for p in notebooks if lesson_of(p) not in (None, 'foundations')]
+    if not names: return [p for p in notebooks if lesson_of(p) not in (None, 'setup', 'tools')]
     picked = []
     for name in names:
         key = Path(name).name.removesuffix('.ipynb').lower().replace('-', '')
