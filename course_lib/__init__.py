@@ -2,6 +2,7 @@
 
 Modules:
 
-- `course_lib.init`: Kaiming's gain for leaky ReLUs, hand-written Kaiming init, and per-layer activation statistics: why PyTorch's default conv init shrinks activations layer after layer."""
+- `course_lib.fully_connected`: A small MLP's forward pass and gradients by hand, checked against autograd; MSE, and ReLU and Mish as autograd Functions with their own backward.
+- `course_lib.init`: Kaiming's gain for leaky ReLUs and a hand-written Kaiming init: why PyTorch's default conv init shrinks activations layer after layer."""
 
 __version__ = "0.1.0"
