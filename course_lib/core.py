@@ -134,6 +134,7 @@ def best_time(f, repeats=5, setup=None, device=None, min_round=0.01) -> float:
 # %% ../nbs/00_core.ipynb #0301ddfe
 def format_time(seconds: float) -> str:
     "`seconds` in s, ms or µs, to three significant digits: '1.61 s', '942 µs'."
+    seconds = float(f'{seconds:.3g}')   # round first: 999.96 µs reads '1.00 ms'
     if seconds >= 1: unit, scale = 's', 1
     elif seconds >= 1e-3: unit, scale = 'ms', 1e-3
     else: unit, scale = 'µs', 1e-6
