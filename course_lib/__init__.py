@@ -2,7 +2,8 @@
 
 Modules:
 
-- `course_lib.init`: Kaiming's gain for leaky ReLUs, hand-written Kaiming init, and per-layer activation statistics: why PyTorch's default conv init shrinks activations layer after layer.
+- `course_lib.fully_connected`: A small MLP's forward pass and gradients by hand, checked against autograd; MSE, and ReLU and Mish as autograd Functions with their own backward.
+- `course_lib.init`: Kaiming's gain for leaky ReLUs and a hand-written Kaiming init: why PyTorch's default conv init shrinks activations layer after layer.
 - `course_lib.tools.docs`: Turns the notebooks into the README and the documentation site, from their stored outputs."""
 
 __version__ = "0.1.0"

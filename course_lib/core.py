@@ -6,7 +6,8 @@ Docs: https://course-lib.github.io/course_lib/core.html.md"""
 
 # %% auto #0
 __all__ = ['default_device', 'patch_env', 'to_device', 'gpu_available', 'device_name', 'set_seed', 'quick_mode', 'test_near',
-           'test_near_zero', 'synchronize', 'best_time', 'format_time', 'record_metric', 'plot_defaults']
+           'test_near_zero', 'synchronize', 'best_time', 'format_time', 'record_metric', 'plot_defaults', 'test_eq',
+           'test_ne', 'test_close', 'test_fail']
 
 # %% ../nbs/00_core.ipynb #33e8e449
 import os
@@ -14,11 +15,10 @@ import json
 import random
 import time
 from contextlib import contextmanager
-from pathlib import Path
 
 import numpy as np
 import torch
-from fastcore.test import test_eq, test_ne, test_close, test_fail, test_is, equals
+from fastcore.test import test_eq, test_ne, test_close, test_fail
 
 # %% ../nbs/00_core.ipynb #5fe7c985
 _DEVICE_ENV = 'COURSE_LIB_DEVICE'
@@ -30,15 +30,17 @@ def _available(kind: str) -> bool:
     return False
 
 def default_device() -> torch.device:
-    "CUDA if present, else Apple MPS, else CPU; `COURSE_LIB_DEVICE=cpu|cuda|mps` overrides. Decided when called."
+    "CUDA, else MPS, else CPU, decided when called; `COURSE_LIB_DEVICE` overrides."
     wanted = os.environ.get(_DEVICE_ENV, '').strip().lower()
     if wanted:
         if wanted not in ('cpu', 'cuda', 'mps'):
-            raise ValueError(f"{_DEVICE_ENV}={wanted!r} is not a device course_lib knows. "
-                             "Use one of cpu, cuda, mps, or unset it to pick the best one present.")
+            raise ValueError(f"{_DEVICE_ENV}={wanted!r} is not a device course_lib "
+                             "knows. Use one of cpu, cuda, mps, or unset it to pick "
+                             "the best one present.")
         if not _available(wanted):
-            raise RuntimeError(f"{_DEVICE_ENV}={wanted} but PyTorch sees no {wanted} device here. "
-                               "Unset it (or set it to cpu) to run on what this machine has.")
+            raise RuntimeError(f"{_DEVICE_ENV}={wanted} but PyTorch sees no {wanted} "
+                               "device here. Unset it (or set it to cpu) to use what "
+                               "this machine has.")
         return torch.device(wanted)
     for kind in ('cuda', 'mps'):
         if _available(kind): return torch.device(kind)
@@ -47,7 +49,7 @@ def default_device() -> torch.device:
 # %% ../nbs/00_core.ipynb #7a76c4de
 @contextmanager
 def patch_env(**values):
-    "Set environment variables inside a `with` block (a value of None removes one), then restore them."
+    "Set environment variables inside a `with` block, then restore them (None: unset)."
     saved = {name: os.environ.get(name) for name in values}
     def apply(settings):
         for name, value in settings.items():
@@ -59,7 +61,7 @@ def patch_env(**values):
 
 # %% ../nbs/00_core.ipynb #2d6ffc1f
 def to_device(x, device=None):
-    "Move `x` (a tensor, module, or list/tuple/dict of them) to `device` (default: `default_device()`)."
+    "Move `x` (a tensor, module, or list/tuple/dict of them) to `device`."
     device = default_device() if device is None else torch.device(device)
     if isinstance(x, (torch.Tensor, torch.nn.Module)): return x.to(device)
     if isinstance(x, dict): return {k: to_device(v, device) for k, v in x.items()}
@@ -72,19 +74,20 @@ def gpu_available() -> bool:
     return default_device().type in ('cuda', 'mps')
 
 def device_name(device=None) -> str:
-    "A readable name for `device` (default: the default device), e.g. 'cpu' or 'cuda (NVIDIA H100)'."
+    "A readable name for `device` (default: the default one): 'cuda (NVIDIA H100)'."
     device = default_device() if device is None else torch.device(device)
     if device.type == 'cuda': return f'cuda ({torch.cuda.get_device_name(device)})'
     return device.type
 
 # %% ../nbs/00_core.ipynb #6a1133a6
 def set_seed(seed: int, deterministic: bool = False):
-    "Seed Python, NumPy and PyTorch (all devices); optionally require deterministic kernels."
+    "Seed Python, NumPy and PyTorch (every device); optionally make ops deterministic."
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)  # also seeds every CUDA device
     if deterministic:
-        os.environ.setdefault('CUBLAS_WORKSPACE_CONFIG', ':4096:8')  # cuBLAS needs this to be deterministic
+        # cuBLAS is deterministic only with this workspace setting
+        os.environ.setdefault('CUBLAS_WORKSPACE_CONFIG', ':4096:8')
         torch.use_deterministic_algorithms(True)
         torch.backends.cudnn.benchmark = False
     return seed
@@ -93,8 +96,11 @@ def set_seed(seed: int, deterministic: bool = False):
 _QUICK_ENV = 'COURSE_LIB_QUICK'
 
 def quick_mode() -> bool:
-    "True when `COURSE_LIB_QUICK` is set to 1/true/yes: notebooks then train on small slices for few batches."
+    "True when `COURSE_LIB_QUICK` is 1/true/yes/on: notebooks then train on slices."
     return os.environ.get(_QUICK_ENV, '').strip().lower() in ('1', 'true', 'yes', 'on')
+
+# %% ../nbs/00_core.ipynb #fe2dc6b3
+_all_ = ['test_eq', 'test_ne', 'test_close', 'test_fail']   # from fastcore.test
 
 # %% ../nbs/00_core.ipynb #6708379a
 def test_near(a, b, tol=1e-3):
@@ -107,11 +113,12 @@ def test_near_zero(a, tol=1e-3):
 
 # %% ../nbs/00_core.ipynb #a8fde0f6
 def synchronize(device=None):
-    "Wait until `device` (a GPU) has finished its queued work; nothing to wait for on the CPU."
-    if device is not None and torch.device(device).type != 'cpu': torch.accelerator.synchronize(device)
+    "Wait until `device` (a GPU) has finished its queued work; the CPU has none."
+    if device is not None and torch.device(device).type != 'cpu':
+        torch.accelerator.synchronize(device)
 
 def best_time(f, repeats=5, setup=None, device=None, min_round=0.01) -> float:
-    "Seconds per call of `f()`: the fastest of `repeats` rounds, each at least `min_round` s long."
+    "Seconds per call of `f()`: the best of `repeats` rounds of at least `min_round` s."
     def one_round(number):
         if setup: setup()
         synchronize(device)
@@ -121,28 +128,35 @@ def best_time(f, repeats=5, setup=None, device=None, min_round=0.01) -> float:
         return time.perf_counter() - start
     number = 1
     if setup is None:
-        while one_round(number) < min_round: number *= 10   # too short to measure: 10x the calls
+        while one_round(number) < min_round: number *= 10   # too short to measure: 10x
     return min(one_round(number) for _ in range(repeats)) / number
 
+# %% ../nbs/00_core.ipynb #0301ddfe
 def format_time(seconds: float) -> str:
-    "`seconds` in s, ms or µs, whichever reads best: '1.61 s', '942 µs'."
-    unit, scale = ('s', 1) if seconds >= 1 else ('ms', 1e-3) if seconds >= 1e-3 else ('µs', 1e-6)
+    "`seconds` in s, ms or µs, to three significant digits: '1.61 s', '942 µs'."
+    seconds = float(f'{seconds:.3g}')   # round first: 999.96 µs reads '1.00 ms'
+    if seconds >= 1: unit, scale = 's', 1
+    elif seconds >= 1e-3: unit, scale = 'ms', 1e-3
+    else: unit, scale = 'µs', 1e-6
     value = seconds / scale
-    return f'{value:.1f} {unit}' if value >= 10 else f'{value:.2f} {unit}'
+    decimals = 2 if value < 10 else 1 if value < 100 else 0   # three significant digits
+    return f'{value:.{decimals}f} {unit}'
 
 # %% ../nbs/00_core.ipynb #db872759
 _METRICS_ENV = 'COURSE_LIB_METRICS_FILE'
 
 def record_metric(name: str, value, fmt: str = '{:.4g}'):
-    "Report `value` as this notebook's headline metric `name` to `course-lib run`; returns `value`."
+    "Report `value` as the headline metric `name` to `course-lib run`; returns `value`."
     target = os.environ.get(_METRICS_ENV)
     if target:
-        with open(target, 'a') as f: f.write(json.dumps({'name': name, 'value': float(value), 'fmt': fmt}) + '\n')
+        line = json.dumps({'name': name, 'value': float(value), 'fmt': fmt})
+        with open(target, 'a') as f: f.write(line + '\n')
     return value
 
 # %% ../nbs/00_core.ipynb #83c8e0c8
 def plot_defaults(width=6.4, height=4.0, dpi=110):
     "Figure size (inches), resolution and font sizes shared by every lesson's figures."
-    import matplotlib.pyplot as plt   # imported here: only notebooks that plot pay for it
-    plt.rcParams.update({'figure.figsize': (width, height), 'figure.dpi': dpi, 'savefig.dpi': dpi,
-                         'font.size': 11, 'axes.titlesize': 12, 'legend.fontsize': 10})
+    import matplotlib.pyplot as plt   # here: only notebooks that plot pay for it
+    plt.rcParams.update({'figure.figsize': (width, height), 'figure.dpi': dpi,
+                         'savefig.dpi': dpi, 'font.size': 11, 'axes.titlesize': 12,
+                         'legend.fontsize': 10})
