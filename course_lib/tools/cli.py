@@ -61,7 +61,9 @@ def cmd_run(args) -> int:
     if args.offline: os.environ['COURSE_LIB_OFFLINE'] = '1'
     out, moved = writable_dir(args.out or default_run_dir())
     if moved: print(moved, file=sys.stderr)
-    results = run_course(notebooks, out, quick=args.quick, timeout=args.timeout)
+    # a progress bar only on a terminal: in a log or a pipe it would print as broken fragments
+    results = run_course(notebooks, out, quick=args.quick, timeout=args.timeout,
+                         show_progress=sys.stdout.isatty())
     print(summary_table(results))
     from course_lib.data import show_path
     print(f'\nexecuted copies: {show_path(out)}')
@@ -90,15 +92,11 @@ def cmd_notebooks(args) -> int:
 
 def cmd_docs(args) -> int:
     "Build the documentation site, or only README.md with `--readme` (see `course_lib.tools.docs`)."
-    try: from course_lib.tools import docs
-    except ModuleNotFoundError as e:
-        raise CommandError(f"course-lib docs needs the docs extra ({e.name} is not installed): "
-                           "pip install 'course_lib[docs]'.") from e
     try:
+        from course_lib.tools import docs   # Sphinx and MyST-NB come with the docs extra
         if args.readme:
             print(docs.write_readme(args.nbs))
             return 0
-        if not hasattr(docs, 'build_docs'): raise CommandError("this version of course_lib has no docs site builder yet.")
         print(docs.build_docs(args.out, nbs=args.nbs))
     except ModuleNotFoundError as e:
         raise CommandError(f"course-lib docs needs the docs extra ({e.name} is not installed): "

@@ -214,10 +214,11 @@ def run_course(notebooks, out_dir=None, quick=False, timeout=1800, show_progress
     "Run `notebooks` in order; executed copies go to `out_dir` (default: a new run folder); Ctrl-C stops early."
     out_dir = Path(out_dir) if out_dir else default_run_dir()
     results = []
-    bar = progress_bar(list(notebooks), display=show_progress)
+    # fastprogress prints to the console as soon as a bar exists, so none is made when it is not shown
+    bar = progress_bar(list(notebooks)) if show_progress else list(notebooks)
     try:
         for path in bar:
-            bar.comment = Path(path).stem
+            if show_progress: bar.comment = Path(path).stem
             results.append(run_notebook(path, out_dir, quick=quick, timeout=timeout))
     except KeyboardInterrupt:
         results.append(NotebookResult(Path(path).stem, 'interrupted'))
