@@ -101,7 +101,7 @@ def cmd_docs(args) -> int:
     except ModuleNotFoundError as e:
         raise CommandError(f"course-lib docs needs the docs extra ({e.name} is not installed): "
                            "pip install 'course_lib[docs]'.") from e
-    except (FileNotFoundError, RuntimeError) as e: raise CommandError(str(e)) from e
+    except (OSError, RuntimeError) as e: raise CommandError(str(e)) from e
     return 0
 
 # %% ../../nbs/91_tools_cli.ipynb #6446d6b9

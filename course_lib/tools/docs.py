@@ -14,9 +14,11 @@ __all__ = ['LESSON_PAGES', 'MATERIAL', 'strip_tool_lines', 'process_notebook', '
            'lesson_notebooks', 'lesson_table', 'api_page', 'setup_sphinx', 'assemble_docs', 'build_docs']
 
 # %% ../../nbs/92_tools_docs.ipynb #f79132c3
+import base64
 import functools
 import importlib
 import inspect
+import io
 import re
 import shutil
 import time
@@ -269,7 +271,8 @@ def _autodoc_signature(app, what, name, obj, options, signature, return_annotati
     return str(sig.replace(return_annotation=inspect.Signature.empty)), ret or None
 
 # %% ../../nbs/92_tools_docs.ipynb #d6e7f8a9
-_MATHJAX_PARTS = ['tex-chtml.js', 'output/chtml/fonts/woff-v2', 'input/tex/extensions', 'a11y', 'ui']
+# tex-chtml.js already holds the menu (ui/menu); a11y is loaded when a reader turns on its options
+_MATHJAX_PARTS = ['tex-chtml.js', 'output/chtml/fonts/woff-v2', 'input/tex/extensions', 'a11y']
 
 def _mathjax_source() -> Path:
     return Path(importlib.import_module('sphinx-mathjax-offline').__file__).parent/'static'/'mathjax'
@@ -294,6 +297,23 @@ def setup_sphinx(app):
     app.connect('autodoc-process-signature', _autodoc_signature)
     app.connect('build-finished', _finish_site)
     return {'parallel_read_safe': True}
+
+# %% ../../nbs/92_tools_docs.ipynb #44d2067e
+def _palette_png(data: str) -> str:
+    "A base64 PNG re-encoded with a 256-colour palette, if that is smaller; else `data` unchanged."
+    from PIL import Image
+    image = Image.open(io.BytesIO(base64.b64decode(data)))
+    if image.mode not in ('RGB', 'RGBA'): return data
+    out = io.BytesIO()
+    image.quantize(256, method=Image.Quantize.FASTOCTREE).save(out, 'PNG', optimize=True)
+    smaller = base64.b64encode(out.getvalue()).decode()
+    return smaller if len(smaller) < len(data) else data
+
+def _compress_figures(nb):
+    "Re-encode every PNG output of `nb` in place with `_palette_png`."
+    for cell in nb.cells:
+        for out in cell.get('outputs', []):
+            if 'image/png' in out.get('data', {}): out.data['image/png'] = _palette_png(out.data['image/png'])
 
 # %% ../../nbs/92_tools_docs.ipynb #c1d7b9d6
 def _toctree(caption, entries, hidden=False) -> str:
@@ -332,6 +352,7 @@ def assemble_docs(nbs=None, src=None) -> Path:
         if not notebooks: continue
         for path, _ in notebooks:
             nb = process_notebook(path)
+            _compress_figures(nb)
             _number_title(nb, nb_number(path))
             nbformat.write(nb, src/path.name)
             (src/'_md'/f'{nbpath2html(path.name)}.md').write_text(notebook_markdown(path))
@@ -362,6 +383,10 @@ def build_docs(out=None, nbs=None, src=None) -> Path:
     nbs = find_nbs_dir(nbs)
     conf = nbs.parent/'docs'
     out = Path(out) if out else conf/'_build'/'html'
+    if out.exists() and any(out.iterdir()):
+        if not (out/'.buildinfo').exists():
+            raise FileExistsError(f'{out} holds files that are not a Sphinx site: choose an empty folder.')
+        shutil.rmtree(out)   # a fresh site: nothing left from pages or figures that are gone
     src = assemble_docs(nbs, src)
     cache = out.with_name(f'{out.name}.doctrees')  # Sphinx's cache stays out of the deployed folder
     start = time.perf_counter()
