@@ -91,12 +91,18 @@ def test_server_down_and_no_mirror_says_what_to_do(home, closed_port, monkeypatc
     assert leftovers(home) == []
 
 
-def test_mirror_hit_with_no_network(home, closed_port, tmp_path, monkeypatch):
+def _toy_archive_in_mirror(tmp_path, monkeypatch, closed_port):
+    "A mirror holding the official toy.tgz (at mirror/toy/), with the network down."
     mirror = tmp_path/'mirror'
     (mirror/'toy').mkdir(parents=True)
     (mirror/'toy'/'toy.tgz').write_bytes(GOOD)
     monkeypatch.setitem(data.DATASETS, 'toy', DatasetInfo('toy', closed_port + '/toy.tgz', len(GOOD), md5(GOOD), folder='toy'))
     monkeypatch.setenv('COURSE_LIB_MIRROR', str(mirror))
+    return mirror
+
+
+def test_mirror_hit_with_no_network(home, closed_port, tmp_path, monkeypatch):
+    mirror = _toy_archive_in_mirror(tmp_path, monkeypatch, closed_port)
     assert dataset_status('toy')[0] == 'mirror'
     path = untar_data('toy')
     assert (path/'valid'/'b.txt').read_bytes() == b'world'
@@ -304,11 +310,7 @@ def test_unwritable_cache_still_reads_the_sample(unwritable_home, monkeypatch):
 
 
 def test_unwritable_cache_reads_the_mirror_and_says_so_once(unwritable_home, tmp_path, monkeypatch, closed_port):
-    mirror = tmp_path/'mirror'
-    (mirror/'toy').mkdir(parents=True)
-    (mirror/'toy'/'toy.tgz').write_bytes(GOOD)
-    monkeypatch.setitem(data.DATASETS, 'toy', DatasetInfo('toy', closed_port + '/toy.tgz', len(GOOD), md5(GOOD), folder='toy'))
-    monkeypatch.setenv('COURSE_LIB_MIRROR', str(mirror))
+    _toy_archive_in_mirror(tmp_path, monkeypatch, closed_port)
     with pytest.warns(UserWarning, match='cannot be written') as record:
         path = untar_data('toy')
         assert untar_data('toy') == path
