@@ -102,7 +102,8 @@ class Hook:
 
     def remove(self): self.handle.remove()   # removing twice is harmless
 
-    def __del__(self): self.remove()
+    def __del__(self):
+        if hasattr(self, 'handle'): self.remove()   # unless __init__ failed
 
 # %% ../nbs/06_cuda_cnn_hooks_init.ipynb #3c10731f
 class ListContainer:
