@@ -164,7 +164,7 @@ def _series(values): return torch.stack(values).cpu()   # one transfer from the 
 
 def plot_stats(hooks, n_batches=None, axes=None):
     "Mean and std of each hooked layer's outputs per training batch; returns the axes."
-    if axes is None: axes = plt.subplots(1, 2, figsize=(10, 3.5))[1]
+    if axes is None: axes = plt.subplots(1, 2, figsize=(8, 3), layout='tight')[1]
     for i, hook in enumerate(hooks):
         axes[0].plot(_series(hook.means)[:n_batches], label=f'layer {i}')
         axes[1].plot(_series(hook.stds)[:n_batches], label=f'layer {i}')
@@ -176,11 +176,14 @@ def plot_stats(hooks, n_batches=None, axes=None):
 def plot_hists(hooks, axes=None):
     "Each layer's histograms over time, log counts: batches across, values up."
     if axes is None:
-        axes = plt.subplots(1, len(hooks), figsize=(3 * len(hooks), 2.6))[1]
+        size = (2.6 * len(hooks), 2.4)
+        axes = plt.subplots(1, len(hooks), figsize=size, sharey=True, layout='tight')[1]
     for i, (ax, hook) in enumerate(zip(axes, hooks)):
         hists = _series(hook.hists).T                          # (bins, batches)
         extent = (0, hists.shape[1], *hook.hist_range)
-        ax.imshow(hists.log1p(), origin='lower', aspect='auto', extent=extent)
+        # nearest: one flat rectangle per bin and batch, as the data is
+        ax.imshow(hists.log1p(), origin='lower', aspect='auto', extent=extent,
+                  interpolation='nearest')
         ax.set(title=f'layer {i}', xlabel='training batch')
     axes[0].set(ylabel='activation value')
     return axes
