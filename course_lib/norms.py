@@ -30,6 +30,7 @@ class ChannelAffine(nn.Module):
         self.bias = nn.Parameter(torch.zeros(nf))     # beta
 
     def scale_shift(self, x):
+        "`x * weight + bias`, channel by channel."
         shape = _channel_shape(x)
         return x * self.weight.view(shape) + self.bias.view(shape)
 
