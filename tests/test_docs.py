@@ -190,6 +190,8 @@ def test_site_is_small_and_holds_no_build_cache(site):
     size = sum(p.stat().st_size for p in files)
     assert size <= MAX_SITE_BYTES, f'the site is {size / 1e6:.1f} MB (limit {MAX_SITE_BYTES / 1e6:.0f} MB)'
     assert not (out/'.doctrees').exists(), "Sphinx's cache is inside the deploy folder"
+    scripts = [p.name for p in out.glob('*.html') if re.search(r'<script[^>]*fontawesome\.js', p.read_text())]
+    assert not scripts, f'pages still load the 1.5 MB Font Awesome script: {scripts}'
     assert not [p for p in files if p.suffix == '.map'], 'source maps are shipped'
     assert (out/'_static'/'mathjax'/'tex-chtml.js').is_file()
 

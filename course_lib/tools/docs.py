@@ -274,6 +274,9 @@ def _autodoc_signature(app, what, name, obj, options, signature, return_annotati
 # tex-chtml.js already holds the menu (ui/menu); a11y is loaded when a reader turns on its options
 _MATHJAX_PARTS = ['tex-chtml.js', 'output/chtml/fonts/woff-v2', 'input/tex/extensions', 'a11y']
 
+# The theme's CSS draws its icons with Font Awesome's webfonts; its 1.5 MB script only swaps them for SVG copies
+_FONTAWESOME_JS = re.compile(r'<script[^>]*scripts/fontawesome\.js[^>]*></script>')
+
 def _mathjax_source() -> Path:
     return Path(importlib.import_module('sphinx-mathjax-offline').__file__).parent/'static'/'mathjax'
 
@@ -288,6 +291,9 @@ def _finish_site(app, exc):
         else: shutil.copy2(source, dest)
     for path in [*out.rglob('*.map'), *out.rglob('*.js.LICENSE.txt')]: path.unlink()
     shutil.rmtree(static/'locales', ignore_errors=True)
+    (static/'scripts'/'fontawesome.js').unlink(missing_ok=True)
+    for page in out.rglob('*.html'):
+        if 'fontawesome.js' in (html := page.read_text()): page.write_text(_FONTAWESOME_JS.sub('', html))
     for page in (Path(app.srcdir)/'_md').glob('*'): shutil.copy2(page, out/page.name)
 
 def setup_sphinx(app):
