@@ -127,11 +127,11 @@ class RunningBatchNorm(ChannelAffine):
 
     def forward(self, x):
         if self.training: sums, sqrs, count = self.update_stats(x)
-        else:   # checked here only: reading `count` would make a GPU wait on every batch
+        else:   # only here: reading `count` makes a GPU wait, so not in training
             sums, sqrs, count = self.sums, self.sqrs, self.count
             if count == 0:
-                raise RuntimeError("RunningBatchNorm has no statistics yet: run it on at "
-                                   "least one batch in training mode before eval mode.")
+                raise RuntimeError("RunningBatchNorm has no statistics yet: run "
+                                   "it on a batch in training mode first.")
         mean = sums / count
         var = (sqrs / count - mean * mean).clamp_min(0.)   # rounding: never below 0
         shape = _channel_shape(x)
