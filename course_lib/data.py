@@ -6,8 +6,8 @@ Docs: https://course-lib.github.io/course_lib/data.html.md"""
 
 # %% auto #0
 __all__ = ['DATASETS', 'MANIFEST', 'DOWNLOAD_TIMEOUT', 'home_dir', 'mirror_dir', 'offline_mode', 'samples_dir', 'show_path',
-           'DataWarning', 'cache_dir', 'archive_dir', 'data_dir', 'MirrorCopy', 'DatasetInfo', 'DataError',
-           'UnknownDatasetError', 'ChecksumError', 'DownloadError', 'ArchiveError', 'DataUnavailableError',
+           'DataWarning', 'writable_or_temp', 'cache_dir', 'archive_dir', 'data_dir', 'MirrorCopy', 'DatasetInfo',
+           'DataError', 'UnknownDatasetError', 'ChecksumError', 'DownloadError', 'ArchiveError', 'DataUnavailableError',
            'get_dataset', 'file_digest', 'check_file', 'download_url', 'extract_archive', 'find_in_mirror',
            'download_data', 'untar_data', 'DatasetStatus', 'dataset_status', 'get_mnist']
 
@@ -75,23 +75,29 @@ def _warn(message: str):
         frame, level = frame.f_back, level + 1
     warnings.warn(message, DataWarning, stacklevel=level)
 
+def writable_or_temp(folder, prefix='course_lib-') -> tuple[Path, OSError | None]:
+    "`folder` (created) and None if a file can be written in it; else a new temporary folder and the error."
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder): pass
+        return folder, None
+    except OSError as e: return Path(tempfile.mkdtemp(prefix=prefix)), e
+
 _fallback_roots = {}  # cache folder that cannot be written -> the temporary folder used instead
 
 def cache_dir() -> Path:
     "The cache folder to write to: `home_dir()`, or a temporary folder (said once) when it cannot be written."
     home = home_dir()
     if home in _fallback_roots: return _fallback_roots[home]
-    try:
-        home.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=home): pass
-        return home
-    except OSError as e:
-        tmp = _fallback_roots[home] = Path(tempfile.mkdtemp(prefix='course_lib-cache-'))
-        atexit.register(shutil.rmtree, tmp, ignore_errors=True)
-        _warn(f"The cache folder {show_path(home)} cannot be written ({e.strerror or e}), so nothing "
-              "is cached: datasets come from the mirror or the bundled samples, and downloads go to a "
-              "temporary folder deleted when Python exits. Set COURSE_LIB_HOME to a writable folder to keep them.")
-        return tmp
+    root, e = writable_or_temp(home, 'course_lib-cache-')
+    if e is None: return root
+    tmp = _fallback_roots[home] = root
+    atexit.register(shutil.rmtree, tmp, ignore_errors=True)
+    _warn(f"The cache folder {show_path(home)} cannot be written ({e.strerror or e}), so nothing "
+          "is cached: datasets come from the mirror or the bundled samples, and downloads go to a "
+          "temporary folder deleted when Python exits. Set COURSE_LIB_HOME to a writable folder to keep them.")
+    return tmp
 
 def _cache_roots() -> list[Path]:
     "Where cached files may be: the cache folder, and this session's stand-in for it if it is not writable."

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from fastprogress.fastprogress import progress_bar
 
-from ..data import home_dir
+from ..data import home_dir, writable_or_temp
 
 # %% ../../nbs/90_tools_notebooks.ipynb #8321b3cc
 LESSONS = {
@@ -201,14 +201,9 @@ def prune_runs(keep=KEEP_RUNS) -> list[Path]:
 
 def writable_dir(folder) -> tuple[Path, str]:
     "`folder`, created; or a new temporary folder when it cannot be written, with a sentence saying why."
-    folder = Path(folder)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder): pass
-        return folder, ''
-    except OSError as e:
-        tmp = Path(tempfile.mkdtemp(prefix='course_lib-run-'))
-        return tmp, f"{folder} cannot be written ({e.strerror or e}); the executed copies are in {tmp}."
+    path, e = writable_or_temp(folder, 'course_lib-run-')
+    if e is None: return path, ''
+    return path, f"{folder} cannot be written ({e.strerror or e}); the executed copies are in {path}."
 
 def run_course(notebooks, out_dir=None, quick=False, timeout=1800, show_progress=True) -> list[NotebookResult]:
     "Run `notebooks` in order; executed copies go to `out_dir` (default: a new run folder); Ctrl-C stops early."
