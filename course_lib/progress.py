@@ -16,7 +16,7 @@ from fastprogress.fastprogress import NBMasterBar, NBProgressBar
 from .callbacks import Callback
 from .core import format_time
 
-# %% ../nbs/09c_add_progress_bar.ipynb #b4cbde45
+# %% ../nbs/09c_add_progress_bar.ipynb #38366318
 _PROGRESS_ENV = 'COURSE_LIB_PROGRESS'
 PROGRESS_MODES = ('auto', 'bars', 'lines', 'quiet')
 
@@ -36,7 +36,7 @@ def progress_mode():
     if mode == 'auto': return 'bars' if in_notebook() else 'lines'
     return mode
 
-# %% ../nbs/09c_add_progress_bar.ipynb #0cdfd719
+# %% ../nbs/09c_add_progress_bar.ipynb #f411bfe8
 def format_row(row):
     "A `Metrics` row as text: the epoch as is, numbers to 4 places, the time as time."
     cells = []
@@ -46,7 +46,7 @@ def format_row(row):
         else: cells.append(f'{value:.4f}')
     return cells
 
-# %% ../nbs/09c_add_progress_bar.ipynb #a4dd4cc2
+# %% ../nbs/09c_add_progress_bar.ipynb #b31d73f7
 class ProgressBars(Callback):
     "fastprogress bars for epochs and batches, and the metrics table under them."
     order = 20           # after `Metrics` and `EarlyStopping` have seen the epoch
@@ -56,6 +56,7 @@ class ProgressBars(Callback):
         self.mbar = NBMasterBar(range(learn.epochs))
         self.mbar.update(0)
         self.mbar.write(learn.avg_stats.columns, table=True)
+        self.rows = 0
 
     def begin_epoch(self, learn):
         if learn.epoch: self.mbar.update(learn.epoch)
@@ -72,10 +73,13 @@ class ProgressBars(Callback):
     def after_epoch(self, learn):
         if learn.avg_stats.history:
             self.mbar.write(format_row(learn.avg_stats.history[-1]), table=True)
+            self.rows += 1
 
-    def after_fit(self, learn): self.mbar.on_iter_end()
+    def after_fit(self, learn):
+        if not self.rows: self.mbar.text = ''  # no epoch ended (lr_find, an error)
+        self.mbar.on_iter_end()
 
-# %% ../nbs/09c_add_progress_bar.ipynb #23c95d30
+# %% ../nbs/09c_add_progress_bar.ipynb #2624d1d0
 class ProgressLines(Callback):
     "Plain lines for terminals and logs: a header, a row per epoch, a note now and then."
     order = 20
@@ -103,7 +107,7 @@ class ProgressLines(Callback):
             print(self._line(format_row(learn.avg_stats.history[-1])), flush=True)
         self.last = time.perf_counter()
 
-# %% ../nbs/09c_add_progress_bar.ipynb #7a677e93
+# %% ../nbs/09c_add_progress_bar.ipynb #17a79abd
 def progress_callback(mode=None):
     "A callback for `mode` (default: `progress_mode()`): bars, lines or None (quiet)."
     mode = mode or progress_mode()
