@@ -128,9 +128,9 @@ class CallbackHost:
             raise ValueError(f"The Learner adds a {type(cb).__name__} itself: "
                              f"{_BUILT_IN[type(cb)]}.")
         if have is not None:
-            kind = f'callback ({type(have).__name__})' if isinstance(have, Callback) \
-                else 'attribute'
-            raise ValueError(f"The Learner already has a {kind} named {cb.name!r}: "
+            kind = f'a callback ({type(have).__name__})' if isinstance(have, Callback) \
+                else 'an attribute'
+            raise ValueError(f"The Learner already has {kind} named {cb.name!r}: "
                              f"pass each callback once, or give this "
                              f"{type(cb).__name__} another name (cb.name = ...).")
         setattr(self, cb.name, cb)

@@ -330,3 +330,13 @@ def test_batches_keep_their_structure():
     learn = Learner(ListInput(), dls)
     learn.fit(1)
     assert isinstance(learn.xb, list) and learn.avg_stats.history[-1]['valid_loss'] > 0
+
+
+def test_a_callback_named_like_a_learner_attribute():
+    class Model(Callback): pass          # its name would be 'model'
+    with pytest.raises(ValueError, match="already has an attribute named 'model'"):
+        Learner(mlp(), synth_dls(), cbs=Model())
+    two = Recorder()
+    two.name = 'avg_stats'
+    with pytest.raises(ValueError, match=r"already has a callback \(Metrics\) named 'avg_stats'"):
+        Learner(mlp(), synth_dls(), cbs=two)
