@@ -234,18 +234,14 @@ class TrainingLoop(CallbackHost):
             "NaN or inf, or clip the gradients.")
 
 # %% ../nbs/09b_learner.ipynb #8ef2aa80
-def _to(batch, device):
-    "`to_device` made quicker for the usual batch, a tuple or list of tensors."
-    if isinstance(batch, torch.Tensor): return batch.to(device)
-    if type(batch) in (tuple, list): return type(batch)(_to(x, device) for x in batch)
+def _to(batch, device, float32):
+    "`batch` on `device`, float64 tensors as float32 if `float32`; lists stay lists."
+    if isinstance(batch, torch.Tensor):
+        if batch.device != device: batch = batch.to(device)
+        return batch.float() if float32 and batch.dtype == torch.float64 else batch
+    if type(batch) in (tuple, list):
+        return type(batch)([_to(x, device, float32) for x in batch])
     return to_device(batch, device)     # dicts and anything else
-
-def _to_float32(x):
-    "float64 tensors (NumPy's default) as float32; anything else unchanged."
-    if isinstance(x, torch.Tensor):
-        return x.float() if x.dtype == torch.float64 else x
-    if isinstance(x, tuple): return tuple(_to_float32(o) for o in x)
-    return x
 
 class LearnerSteps(TrainingLoop):
     "The default steps of a batch; a callback's method of the same name replaces one."
@@ -257,9 +253,8 @@ class LearnerSteps(TrainingLoop):
                             "(inputs..., target). Make the dataset return tuples, or "
                             "add a callback that takes over split_batch: def "
                             "split_batch(self, learn): learn.xb, learn.yb = ...")
-        xb, yb = LoopSteps.split_batch(self, _to(self.batch, self.device))
-        if self._float32: xb, yb = _to_float32(xb), _to_float32(yb)
-        self.xb, self.yb = xb, yb
+        batch = _to(self.batch, self.device, self._float32)
+        self.xb, self.yb = LoopSteps.split_batch(self, batch)
 
     def predict(self):
         "`pred = model(xb)`, or `model(*xb)` when `xb` is a tuple of inputs."

@@ -340,3 +340,11 @@ def test_a_callback_named_like_a_learner_attribute():
     two.name = 'avg_stats'
     with pytest.raises(ValueError, match=r"already has a callback \(Metrics\) named 'avg_stats'"):
         Learner(mlp(), synth_dls(), cbs=two)
+
+
+def test_early_stopping_of_05b_reads_the_learner_metrics():
+    from course_lib.loop import EarlyStopping
+    stop = EarlyStopping('valid_accuracy', mode='max', patience=1, min_delta=1.)
+    learn = make_learner(metrics=accuracy, cbs=stop)
+    learn.fit(5)
+    assert stop.stopped_epoch == 1 and learn.epochs_done == 2   # nothing beats +1.0 accuracy
