@@ -1,6 +1,7 @@
 """Test-suite set-up shared by nbval (nbs/) and pytest (tests/).
 
 - Quick mode is on for every test run: notebooks train on small slices (see `course_lib.core.quick_mode`).
+- Progress is quiet for every test run: `Learner` fits draw no bars and print no lines (see `course_lib.progress`).
 - `COURSE_LIB_MIRROR` is made absolute, because nbval's kernels run inside nbs/.
 - Under pytest-xdist, every worker's nbval kernels would start PyTorch with one thread per core, so N workers
   oversubscribe the cores (about 1.9x slower with `-n 2` on 2 cores). Each worker's kernels get
@@ -13,6 +14,7 @@ import os
 from pathlib import Path
 
 os.environ.setdefault('COURSE_LIB_QUICK', '1')
+os.environ.setdefault('COURSE_LIB_PROGRESS', 'quiet')   # fits print nothing under test (09c)
 _workers = int(os.environ.get('PYTEST_XDIST_WORKER_COUNT') or 0)
 if _workers > 1:
     _cores = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
