@@ -76,8 +76,10 @@ class ProgressBars(Callback):
             self.rows += 1
 
     def after_fit(self, learn):
-        if not self.rows: self.mbar.text = ''  # no epoch ended (lr_find, an error)
-        self.mbar.on_iter_end()
+        mbar, self.mbar = getattr(self, 'mbar', None), None
+        if mbar is None: return     # begin_fit never ran: another callback failed first
+        if not self.rows: mbar.text = ''  # no epoch ended (lr_find, an error)
+        mbar.on_iter_end()
 
 # %% ../nbs/09c_add_progress_bar.ipynb #2624d1d0
 class ProgressLines(Callback):

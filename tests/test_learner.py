@@ -302,6 +302,17 @@ def test_dict_batches_get_a_clear_message_and_a_way_out():
 
 # --- progress --------------------------------------------------------------------------------
 
+@pytest.mark.parametrize('mode', ['bars', 'lines'])
+def test_an_error_before_the_progress_callback_starts_is_not_hidden(monkeypatch, mode):
+    "A callback failing in begin_fit: after_fit still runs, and the user sees that error."
+    monkeypatch.setenv('COURSE_LIB_PROGRESS', mode)
+    class FailsEarly(Callback):
+        order = -5
+        def begin_fit(self, learn): raise RuntimeError('cannot start')
+    with pytest.raises(RuntimeError, match='cannot start'):
+        make_learner().fit(1, cbs=FailsEarly())
+
+
 def test_progress_modes(monkeypatch, capsys):
     monkeypatch.setenv('COURSE_LIB_PROGRESS', 'lines')
     assert progress_mode() == 'lines' and isinstance(progress_callback(), ProgressLines)
