@@ -19,7 +19,7 @@ from PIL import Image
 from .callbacks import Callback
 from .data_block import Transform
 
-# %% ../nbs/10_augmentation.ipynb #11ad9ce0
+# %% ../nbs/10_augmentation.ipynb #e38e7266
 class PilTransform(Transform):
     "Base of PIL transforms: `order` 5, before 08's `ResizeFixed` (10) makes tensors."
     order = 5
@@ -41,7 +41,7 @@ class PilRandomDihedral(PilTransform):
         if random.random() >= self.p: return img
         return img.transpose(random.choice(list(Image.Transpose)))
 
-# %% ../nbs/10_augmentation.ipynb #18a575d2
+# %% ../nbs/10_augmentation.ipynb #4bc7e407
 def _size2(size): return (size, size) if isinstance(size, int) else tuple(size)
 
 class GeneralCrop(PilTransform):
@@ -68,7 +68,7 @@ class CenterCrop(GeneralCrop):
         side = min(w, h) / self.scale
         return ((w - side) / 2, (h - side) / 2, (w + side) / 2, (h + side) / 2)
 
-# %% ../nbs/10_augmentation.ipynb #bcb0fc53
+# %% ../nbs/10_augmentation.ipynb #dd97cb36
 class RandomResizedCrop(GeneralCrop):
     "A random box of `scale` of the area and aspect `ratio`, resized to `size`."
     def __init__(self, size,
@@ -93,7 +93,7 @@ class RandomResizedCrop(GeneralCrop):
         new_w, new_h = (w, w / ratio) if w / h <= ratio else (h * ratio, h)
         return ((w - new_w) / 2, (h - new_h) / 2, (w + new_w) / 2, (h + new_h) / 2)
 
-# %% ../nbs/10_augmentation.ipynb #59f5eb3a
+# %% ../nbs/10_augmentation.ipynb #43aed6a6
 def find_coeffs(targ_pts,   # 4 points (x, y) of the output image
                 src_pts):   # the 4 points (x, y) of the input they should come from
     "The 8 coefficients of PIL's perspective transform mapping `targ_pts` to `src_pts`."
@@ -115,7 +115,7 @@ def warp(img, size,                          # output (w, h)
     coeffs = find_coeffs(corners, src_corners)
     return img.transform(size, Image.Transform.PERSPECTIVE, coeffs, resample)
 
-# %% ../nbs/10_augmentation.ipynb #bc9c61bf
+# %% ../nbs/10_augmentation.ipynb #a86e7e98
 class PilTiltRandomCrop(GeneralCrop):
     "A random crop whose corners also move by up to `magnitude` of its size: a tilt."
     def __init__(self, size,
@@ -138,7 +138,7 @@ class PilTiltRandomCrop(GeneralCrop):
             return min(max(x, 0), w), min(max(y, 0), h)
         return warp(img, self.size, [move(x, y) for x, y in corners], self.resample)
 
-# %% ../nbs/10_augmentation.ipynb #09b4bb22
+# %% ../nbs/10_augmentation.ipynb #27085554
 def rotation_matrix(degrees):   # (bs,) angles
     "(bs, 2, 3) affine matrices that rotate by `degrees`, for `F.affine_grid`."
     theta = torch.deg2rad(degrees)
@@ -169,7 +169,7 @@ def affine_batch(x,                          # images, (bs, c, h, w)
     return F.grid_sample(x, grid, mode=mode, padding_mode=padding_mode,
                          align_corners=False)
 
-# %% ../nbs/10_augmentation.ipynb #2e60a252
+# %% ../nbs/10_augmentation.ipynb #73964e49
 class BatchAffine(Callback):
     "Random rotation, zoom and flip of each training batch, on the batch's device."
     order = 5      # as a callback: after the batch is on the device (-10)
