@@ -36,7 +36,7 @@ class _StopForward(Exception): "Raised by a hook to end the forward pass early."
 def layer_stats(model,   # the model that `layer` is part of
                 layer,   # the module whose outputs are measured
                 xb):     # a batch of inputs for `model`
-    "Mean and std of `layer`'s outputs when `model` runs on `xb`; layers after it don't run."
+    "Mean and std of `layer`'s outputs when `model` runs on `xb`; later layers don't run."
     stats = []
     def record(hook, module, inputs, output):
         stats.append((output.mean().item(), output.std().item()))
@@ -45,8 +45,9 @@ def layer_stats(model,   # the model that `layer` is part of
         try: model(xb)
         except _StopForward: pass
     if not stats:
-        raise ValueError(f"{type(layer).__name__} never ran in the model's forward pass: "
-                         "pass a layer of the model itself.")
+        name = type(layer).__name__
+        raise ValueError(f"{name} never ran in the model's forward pass: pass a layer "
+                         "of the model itself.")
     return stats[0]
 
 # %% ../nbs/07a_lsuv.ipynb #5656db81
