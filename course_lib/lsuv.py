@@ -36,7 +36,7 @@ class _StopForward(Exception): "Raised by a hook to end the forward pass early."
 def layer_stats(model,   # the model that `layer` is part of
                 layer,   # the module whose outputs are measured
                 xb):     # a batch of inputs for `model`
-    "Mean and std of `layer`'s outputs when `model` runs on `xb`; later layers don't run."
+    "Mean and std of `layer`'s outputs in `model(xb)`; the later layers don't run."
     stats = []
     def record(hook, module, inputs, output):
         stats.append((output.mean().item(), output.std().item()))
