@@ -15,12 +15,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-# %% ../nbs/10b_mixup_label_smoothing.ipynb #a4091c15
+# %% ../nbs/10b_mixup_label_smoothing.ipynb #644e1ef5
 class LabelSmoothingCrossEntropy(nn.Module):
-    "Cross-entropy against targets smoothed by `eps`: 1-eps+eps/C on the label, eps/C elsewhere."
+    "Cross-entropy against smoothed targets: 1-eps+eps/C on the label, eps/C elsewhere."
     def __init__(self, eps=0.1, reduction='mean'):
         super().__init__()
-        if not 0 <= eps < 1: raise ValueError(f"eps={eps}: use a share in [0, 1), e.g. 0.1.")
+        if not 0 <= eps < 1:
+            raise ValueError(f"eps={eps}: use a share in [0, 1), e.g. 0.1.")
         if reduction not in ('mean', 'sum', 'none'):
             raise ValueError(f"reduction={reduction!r}: use 'mean', 'sum' or 'none'.")
         self.eps, self.reduction = eps, reduction
@@ -28,18 +29,22 @@ class LabelSmoothingCrossEntropy(nn.Module):
     def forward(self, pred, target):                # pred: (bs, C) logits
         log_probs = F.log_softmax(pred, dim=-1)
         nll = -log_probs.gather(-1, target[:, None])[:, 0]   # -log p_y, (bs,)
-        spread = -log_probs.mean(dim=-1)            # mean over classes of -log p_c, (bs,)
+        spread = -log_probs.mean(dim=-1)            # mean of -log p_c over c, (bs,)
         loss = (1 - self.eps) * nll + self.eps * spread
         if self.reduction == 'mean': return loss.mean()
         return loss.sum() if self.reduction == 'sum' else loss
 
     def extra_repr(self): return f'eps={self.eps}, reduction={self.reduction!r}'
 
-# %% ../nbs/10b_mixup_label_smoothing.ipynb #4e03e7f0
+# %% ../nbs/10b_mixup_label_smoothing.ipynb #6ff451e2
+def _check_alpha(alpha):
+    if not alpha > 0:
+        raise ValueError(f"alpha={alpha}: the Beta distribution needs alpha > 0.")
+    return alpha
+
 def mixup_lambdas(n, alpha=0.4, device=None):
     "`n` draws of λ ~ Beta(alpha, alpha), folded onto [0.5, 1]: max(λ, 1-λ)."
-    if alpha <= 0: raise ValueError(f"alpha={alpha}: the Beta distribution needs alpha > 0.")
-    alpha = torch.tensor(float(alpha))
+    alpha = torch.tensor(float(_check_alpha(alpha)))
     lam = torch.distributions.Beta(alpha, alpha).sample((n,))
     return torch.maximum(lam, 1 - lam).to(device)
 
@@ -50,10 +55,10 @@ def mixup_batch(xb,     # images, (bs, ...)
     lam = lam.to(xb.dtype).view(-1, *[1] * (xb.ndim - 1))   # (bs, 1, 1, 1)
     return lam * xb + (1 - lam) * xb[perm]
 
-# %% ../nbs/10b_mixup_label_smoothing.ipynb #d2cab7f0
+# %% ../nbs/10b_mixup_label_smoothing.ipynb #b299b116
 def unreduced_loss(loss_func, pred, target):
-    "One loss per sample from `loss_func`, through its `reduction` attribute or argument."
-    if isinstance(getattr(loss_func, 'reduction', None), str):   # nn.CrossEntropyLoss...
+    "One loss per sample from `loss_func`, by its `reduction` attribute or argument."
+    if isinstance(getattr(loss_func, 'reduction', None), str):   # loss modules
         saved, loss_func.reduction = loss_func.reduction, 'none'
         try: loss = loss_func(pred, target)
         finally: loss_func.reduction = saved
@@ -61,14 +66,15 @@ def unreduced_loss(loss_func, pred, target):
         try: takes_reduction = 'reduction' in inspect.signature(loss_func).parameters
         except (TypeError, ValueError): takes_reduction = False
         if not takes_reduction:
-            raise TypeError(f"{loss_func!r} cannot give one loss per sample: mixing needs "
+            raise TypeError(f"{loss_func!r} cannot give one loss per sample: mixing "
+                            "needs "
                             "a loss module with a `reduction` attribute "
                             "(nn.CrossEntropyLoss, LabelSmoothingCrossEntropy) or a "
                             "function with a `reduction` argument (F.cross_entropy).")
         loss = loss_func(pred, target, reduction='none')
     if loss.shape != target.shape[:1]:
-        raise ValueError(f"the unreduced loss has shape {tuple(loss.shape)}, not one value "
-                         f"per sample ({target.shape[0]},).")
+        raise ValueError(f"the unreduced loss has shape {tuple(loss.shape)}, not one "
+                         f"value per sample ({target.shape[0]},).")
     return loss
 
 def mixed_loss(loss_func, pred, yb, yb_other, lam):
@@ -77,7 +83,7 @@ def mixed_loss(loss_func, pred, yb, yb_other, lam):
             + (1 - lam) * unreduced_loss(loss_func, pred, yb_other))
     return loss.mean()
 
-# %% ../nbs/10b_mixup_label_smoothing.ipynb #ad436f03
+# %% ../nbs/10b_mixup_label_smoothing.ipynb #7a129c51
 def cutmix_box(h, w, lam):
     "A random box covering about `1-lam` of an h×w image: (top, bottom, left, right)."
     cut = (1 - lam) ** 0.5                         # side ratio: the area is cut²
@@ -89,19 +95,19 @@ def cutmix_box(h, w, lam):
 def cutmix_batch(xb,     # images, (bs, c, h, w)
                  lam,    # about this share of each image is kept
                  perm):  # each image's partner in the batch, (bs,)
-    "Paste the same box of each partner `xb[perm]` into `xb`; returns (batch, kept share)."
+    "Paste the same box of each partner `xb[perm]` into `xb`: (batch, kept share)."
     h, w = xb.shape[-2:]
     top, bottom, left, right = cutmix_box(h, w, lam)
     mixed = xb.clone()
     mixed[..., top:bottom, left:right] = xb[perm][..., top:bottom, left:right]
     return mixed, 1 - (bottom - top) * (right - left) / (h * w)   # λ of the real box
 
-# %% ../nbs/10b_mixup_label_smoothing.ipynb #0477dbe1
+# %% ../nbs/10b_mixup_label_smoothing.ipynb #7c88c838
 from .callbacks import Callback
 from .learner import Learner
 
 class MixCallback(Callback):
-    "Mix training batches with a shuffled copy (`mix`, in subclasses); take over `get_loss`."
+    "Mix training batches with a shuffled copy (`mix`); take over `get_loss`."
     order = 90   # after callbacks that move or transform the batch
 
     def mix(self, xb, perm):
@@ -112,23 +118,22 @@ class MixCallback(Callback):
         self.lam = None
         if not learn.in_train: return       # validation sees the real images
         if not isinstance(learn.xb, torch.Tensor):
-            raise TypeError(f"{type(self).__name__} mixes one batch of images, but xb is a "
-                            f"{type(learn.xb).__name__}: use it with single-input models.")
+            raise TypeError(f"{type(self).__name__} mixes one batch of images, but xb "
+                            f"is a {type(learn.xb).__name__}: use it with single-input "
+                            "models.")
         perm = torch.randperm(len(learn.xb), device=learn.xb.device)
         learn.xb, self.lam = self.mix(learn.xb, perm)
         self.yb_other = learn.yb[perm]
 
     def get_loss(self, learn):
-        if self.lam is None: return Learner.get_loss(learn)   # not mixed: the usual loss
+        if self.lam is None: return Learner.get_loss(learn)   # not mixed: usual loss
         learn.loss = mixed_loss(learn.loss_func, learn.pred, learn.yb, self.yb_other,
                                 self.lam)
 
-# %% ../nbs/10b_mixup_label_smoothing.ipynb #00c5b4f8
+# %% ../nbs/10b_mixup_label_smoothing.ipynb #d35668be
 class MixUp(MixCallback):
     "MixUp: blend each training image with a partner, λ ~ Beta(alpha, alpha) per image."
-    def __init__(self, alpha=0.4):
-        mixup_lambdas(1, alpha)   # checks alpha
-        self.alpha = alpha
+    def __init__(self, alpha=0.4): self.alpha = _check_alpha(alpha)
 
     def mix(self, xb, perm):
         lam = mixup_lambdas(len(xb), self.alpha, xb.device)
@@ -136,9 +141,7 @@ class MixUp(MixCallback):
 
 class CutMix(MixCallback):
     "CutMix: paste a box of a partner into each training image; one λ per batch."
-    def __init__(self, alpha=1.):
-        if alpha <= 0: raise ValueError(f"alpha={alpha}: the Beta distribution needs alpha > 0.")
-        self.alpha = alpha
+    def __init__(self, alpha=1.): self.alpha = _check_alpha(alpha)
 
     def mix(self, xb, perm):
         alpha = torch.tensor(float(self.alpha))
