@@ -1,4 +1,4 @@
-"""Lesson 11's `Learner`: model, data, loss, optimizer and the training loop in one object, with callbacks that can take over any step of a batch.
+"""One object for all of training: model, data, loss, optimizer and lesson 10's loop, with metrics, schedules, checkpoints and callbacks that can take over any step of a batch.
 
 Docs: https://course-lib.github.io/course_lib/learner.html.md"""
 
@@ -12,14 +12,14 @@ __all__ = ['STEPS', 'as_callbacks', 'as_metrics', 'metric_name', 'Metrics', 'Cal
 import math
 import random
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .callbacks import EVENTS, Callback, Recorder, TrainEvalCallback, camel2snake
+from .callbacks import (EVENTS, Callback, Recorder, TrainEvalCallback,
+                                  camel2snake)
 from .core import default_device, to_device
 from .data import models_dir, show_path
 from .loop import (CANCEL_EVENTS, CancelBatchException, CancelEpochException,
@@ -28,7 +28,7 @@ from .loop import (CANCEL_EVENTS, CancelBatchException, CancelEpochException,
                              notify_callbacks)
 from .schedules import ParamScheduler, one_cycle
 
-# %% ../nbs/09b_learner.ipynb #a5c0996d
+# %% ../nbs/09b_learner.ipynb #245112d9
 def _flatten(items):
     "`items` as a flat list: None -> [], one item -> [item], nested lists flattened."
     if items is None: return []
@@ -44,8 +44,8 @@ def as_callbacks(cbs):
                             f"{cb.__name__}(...), as the callback.")
         if not isinstance(cb, Callback):
             raise TypeError(f"{cb!r} is not a Callback. Callbacks are instances of a "
-                            "course_lib.callbacks.Callback subclass, with methods named "
-                            "after events (begin_batch, after_loss, ...).")
+                            "subclass of course_lib.callbacks.Callback, with methods "
+                            "named after events (begin_batch, after_loss, ...).")
     return cbs
 
 def as_metrics(metrics):
@@ -59,13 +59,13 @@ def as_metrics(metrics):
                             "instances of metric classes.")
     return metrics
 
-# %% ../nbs/09b_learner.ipynb #67ad0be3
+# %% ../nbs/09b_learner.ipynb #18f09d0c
 def metric_name(metric):
     "The column name of `metric`: its `__name__`, else its class's name in snake_case."
     return getattr(metric, '__name__', None) or camel2snake(type(metric).__name__)
 
 class Metrics(Callback):
-    "Each epoch's mean training loss, validation loss and `metrics`, summed on the device."
+    "Each epoch's mean training and validation losses and `metrics`, on the device."
     _name = 'avg_stats'    # `EarlyStopping` (05b) reads `learn.avg_stats.history`
     def __init__(self, metrics=()):
         self.metrics = as_metrics(metrics)
@@ -102,7 +102,7 @@ class Metrics(Callback):
         row = [learn.epoch, train, *valid, time.perf_counter() - self.start]
         self.history.append(dict(zip(self.columns, row)))
 
-# %% ../nbs/09b_learner.ipynb #fbe97e97
+# %% ../nbs/09b_learner.ipynb #f8854d2d
 _BUILT_IN = {
     TrainEvalCallback: "it counts every batch, and two would count each one twice",
     Metrics: "pass metrics=[...] to the Learner instead",
@@ -111,7 +111,7 @@ _BUILT_IN = {
 STEPS = ('split_batch', 'predict', 'get_loss', 'backward', 'step', 'zero_grad')
 
 class CallbackHost:
-    "Callbacks kept in `order`, each reachable as `self.<name>`; `self(event)` fires one."
+    "Callbacks kept in `order`, each one reachable as `self.<name>`; `self(event)`."
     def add_cbs(self, cbs):
         "Add one callback, a list, or nested lists of them."
         for cb in as_callbacks(cbs): self._add_cb(cb)
@@ -155,14 +155,15 @@ class CallbackHost:
             takers = [cb for cb in self.cbs if callable(getattr(cb, step, None))]
             if len(takers) > 1:
                 names = ' and '.join(type(cb).__name__ for cb in takers)
-                raise ValueError(f"{names} both take over {step}: only one callback may "
-                                 "replace a step. Remove one, or merge them into one.")
-            steps[step] = getattr(takers[0], step) if takers else getattr(type(self), step)
+                raise ValueError(f"{names} both take over {step}: only one callback "
+                                 "may replace a step. Remove one, or merge the two.")
+            own = getattr(type(self), step)
+            steps[step] = getattr(takers[0], step) if takers else own
         return steps
 
-# %% ../nbs/09b_learner.ipynb #c7f0c92f
+# %% ../nbs/09b_learner.ipynb #0cca2314
 class TrainingLoop(CallbackHost):
-    "The loop of lesson 10, over `self.dls`, with steps that callbacks may take over."
+    "Lesson 10's loop over `self.dls`, with steps that callbacks may take over."
     def _fit(self, start):
         try:
             self('begin_fit')
@@ -210,7 +211,7 @@ class TrainingLoop(CallbackHost):
         self('after_batch')
 
     def _check_loss(self):
-        "Stop with an error naming the epoch and batch when the loss is NaN or infinite."
+        "Stop with an error naming epoch and batch when the loss is NaN or infinite."
         if self.device.type == 'cpu':   # reading a number from the CPU costs nothing
             if not math.isfinite(self.loss.item()): self._bad_loss(self.iter, self.loss)
             return
@@ -227,12 +228,18 @@ class TrainingLoop(CallbackHost):
     def _bad_loss(self, batch, loss):
         phase = 'training' if self.in_train else 'validation'
         raise FloatingPointError(
-            f"The {phase} loss is {float(loss)} at epoch {self.epoch}, batch {batch} "
-            f"(of {self.iters}), so the fit stops. Lower the learning rate (learn.lr_find() "
-            "shows where the loss blows up), check the inputs for NaN or inf, or clip "
-            "the gradients.")
+            f"The {phase} loss is {float(loss.detach())} at epoch {self.epoch}, batch {batch} "
+            f"(of {self.iters}), so the fit stops. Lower the learning rate "
+            "(learn.lr_find() shows where the loss blows up), check the inputs for "
+            "NaN or inf, or clip the gradients.")
 
-# %% ../nbs/09b_learner.ipynb #405faf8e
+# %% ../nbs/09b_learner.ipynb #8ef2aa80
+def _to(batch, device):
+    "`to_device` made quicker for the usual batch, a tuple or list of tensors."
+    if isinstance(batch, torch.Tensor): return batch.to(device)
+    if type(batch) in (tuple, list): return type(batch)(_to(x, device) for x in batch)
+    return to_device(batch, device)     # dicts and anything else
+
 def _to_float32(x):
     "float64 tensors (NumPy's default) as float32; anything else unchanged."
     if isinstance(x, torch.Tensor):
@@ -241,7 +248,7 @@ def _to_float32(x):
     return x
 
 class LearnerSteps(TrainingLoop):
-    "The default steps of one batch; a callback with a method of the same name replaces one."
+    "The default steps of a batch; a callback's method of the same name replaces one."
     def split_batch(self):
         "Move `batch` to `device`, split it into `xb`, `yb`; float64 becomes float32."
         if isinstance(self.batch, dict):
@@ -250,7 +257,7 @@ class LearnerSteps(TrainingLoop):
                             "(inputs..., target). Make the dataset return tuples, or "
                             "add a callback that takes over split_batch: def "
                             "split_batch(self, learn): learn.xb, learn.yb = ...")
-        xb, yb = LoopSteps.split_batch(self, to_device(self.batch, self.device))
+        xb, yb = LoopSteps.split_batch(self, _to(self.batch, self.device))
         if self._float32: xb, yb = _to_float32(xb), _to_float32(yb)
         self.xb, self.yb = xb, yb
 
@@ -277,8 +284,7 @@ class LearnerSteps(TrainingLoop):
         dl = self.dls.valid_dl if dl is None else dl
         self._steps = self.step_functions()
         self.model.to(self.device).eval()
-        param = next(self.model.parameters(), None)
-        self._float32 = param is not None and param.dtype == torch.float32
+        self._float32 = _is_float32(self.model)
         self.in_train, self.dl, self.iters = False, dl, len(dl)
         preds, targets = [], []
         with torch.no_grad():
@@ -291,6 +297,11 @@ class LearnerSteps(TrainingLoop):
                 targets.append(self.yb)
         return torch.cat(preds).cpu(), torch.cat(targets).cpu()
 
+def _is_float32(model):
+    "Whether `model`'s first parameter is float32 (then float64 inputs are converted)."
+    param = next(model.parameters(), None)
+    return param is not None and param.dtype == torch.float32
+
 def _works_swapped(loss_func, pred, target):
     "Whether `loss_func(target, pred)` gives one number: were the arguments swapped?"
     try:
@@ -298,34 +309,34 @@ def _works_swapped(loss_func, pred, target):
     except Exception: return False
     return getattr(loss, 'shape', None) == torch.Size([])
 
-# %% ../nbs/09b_learner.ipynb #617a1c67
+# %% ../nbs/09b_learner.ipynb #3fa41f82
 def sgd_momentum(params, lr, momentum=0.9, weight_decay=0.):
     "The `Learner`'s default optimizer: `torch.optim.SGD` with momentum 0.9."
     return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
 
-# %% ../nbs/09b_learner.ipynb #9c9d1583
 class OptimizerSetup:
-    "Parameter groups (from `splitter`), one lr per group, and the optimizer made from them."
+    "Parameter groups from `splitter`, one lr for each, and the optimizer made of them."
     def param_groups(self):
         "The parameters in groups: `splitter(model)`, or all of them in one group."
-        groups = self.splitter(self.model) if self.splitter else [self.model.parameters()]
+        model = self.model
+        groups = self.splitter(model) if self.splitter else [model.parameters()]
         groups = [list(group) for group in groups]
         if not groups or not all(groups):
-            raise ValueError(f"splitter gave {len(groups)} groups with sizes "
-                             f"{[len(g) for g in groups]}: every group needs parameters.")
+            raise ValueError(f"splitter gave {len(groups)} groups of sizes "
+                             f"{[len(g) for g in groups]}: each needs parameters.")
         return groups
 
     def lrs(self, lr=None):
-        "One lr per parameter group from `lr` (None: `self.lr`): a number, a list, a slice."
+        "One lr per parameter group from `lr` (None: `self.lr`): number, list, slice."
         lr, n = self.lr if lr is None else lr, len(self.param_groups())
-        if isinstance(lr, slice):     # slice(low, high): spread evenly on a log scale
+        if isinstance(lr, slice):     # slice(low, high): evenly spread on a log scale
             low, high = lr.start or lr.stop / 10, lr.stop
             return [low * (high / low) ** (i / max(n - 1, 1)) for i in range(n)]
         if isinstance(lr, (int, float)): return [float(lr)] * n
         lr = [float(value) for value in lr]
         if len(lr) != n:
-            raise ValueError(f"{len(lr)} learning rates for {n} parameter groups: give "
-                             "one lr, or one per group (the groups come from splitter).")
+            raise ValueError(f"{len(lr)} learning rates for {n} parameter groups: "
+                             "give one lr, or one per group (see the splitter).")
         return lr
 
     def create_opt(self, lr=None):
@@ -340,7 +351,7 @@ class OptimizerSetup:
         have = [[id(p) for p in group['params']] for group in self.opt.param_groups]
         return have == [[id(p) for p in group] for group in self.param_groups()]
 
-# %% ../nbs/09b_learner.ipynb #e8234153
+# %% ../nbs/09b_learner.ipynb #64c8c1c7
 def _rng_state():
     "The random generators' states: Python, NumPy, PyTorch (CPU and every GPU)."
     kind, keys, pos, has_gauss, cached = np.random.get_state()
@@ -350,7 +361,7 @@ def _rng_state():
     return state
 
 def _set_rng_state(state):
-    random.setstate(state['python'])
+    random.setstate(_tuplify(state['python']))
     kind, keys, pos, has_gauss, cached = state['numpy']
     np.random.set_state((kind, np.array(keys, dtype=np.uint32), pos, has_gauss, cached))
     torch.set_rng_state(state['torch'])
@@ -358,19 +369,19 @@ def _set_rng_state(state):
         torch.cuda.set_rng_state_all(state['cuda'])
 
 def _tuplify(x):
-    "Lists back to tuples, as `random.setstate` wants them (saving made them lists)."
+    "Lists back to tuples, as `random.setstate` wants them."
     return tuple(_tuplify(o) for o in x) if isinstance(x, (list, tuple)) else x
 
 class Checkpoints:
     "Save and load model, optimizer, epochs done and random state: resumable fits."
     def model_path(self, name):
-        "Where `save(name)` writes: `models_dir()/<name>.pth`, or `name` if it is a path."
+        "Where `save(name)` writes: `models_dir()/<name>.pth`, or `name` if a path."
         path = Path(name)
         if path.suffix or len(path.parts) > 1: return path
         return Path(self.model_dir or models_dir()) / f'{name}.pth'
 
     def save(self, name, with_opt=True):
-        "Save model, optimizer and `epochs_done` (and the random state) as `name`."
+        "Save model, optimizer, `epochs_done` and the random state as `name`."
         path = self.model_path(name)
         state = dict(model=self.model.state_dict(), epochs_done=self.epochs_done,
                      rng=_rng_state())
@@ -382,26 +393,22 @@ class Checkpoints:
         return path
 
     def load(self, name, with_opt=True):
-        "Load what `save(name)` wrote; `fit(..., resume=True)` then goes on from there."
+        "Load what `save(name)` wrote; `fit(..., resume=True)` goes on from there."
         path = self.model_path(name)
         if not path.exists():
-            saved = sorted(p.stem for p in path.parent.glob('*.pth'))
+            saved = sorted(p.stem for p in path.parent.glob('*.pth')) or 'nothing'
             raise FileNotFoundError(f"No checkpoint {show_path(path)}; saved there: "
-                                    f"{saved or 'nothing'}. Check the name, or save first.")
+                                    f"{saved}. Check the name, or save first.")
         state = torch.load(path, map_location='cpu', weights_only=True)
         self.model.load_state_dict(state['model'])
         if with_opt and 'opt' in state:
             if self.opt is None: self.create_opt()
             self.opt.load_state_dict(state['opt'])
-        self.epochs_done = state['epochs_done']
-        rng = state['rng']
-        rng['python'] = _tuplify(rng['python'])
-        self._saved_rng = rng
+        self.epochs_done, self._saved_rng = state['epochs_done'], state['rng']
         return self
 
-# %% ../nbs/09b_learner.ipynb #3804be1c
 class SaveModel(Callback):
-    "Save the learner as `fname` after every epoch: a checkpoint to resume from."
+    "Save the learner as `fname` after every `every` epochs: a checkpoint to resume."
     order = 30     # after the metrics and any early stopping
     def __init__(self, fname='checkpoint', every=1):
         self.fname, self.every = fname, every
@@ -409,7 +416,7 @@ class SaveModel(Callback):
     def after_epoch(self, learn):
         if learn.epochs_done % self.every == 0: learn.save(self.fname)
 
-# %% ../nbs/09b_learner.ipynb #037ebdb0
+# %% ../nbs/09b_learner.ipynb #05354f30
 def _check_loss_func(loss_func):
     "A clear error for a loss class passed instead of an instance, or a non-function."
     if isinstance(loss_func, type):
@@ -428,15 +435,15 @@ def _opt_state_to(opt, device):
                 state[key] = value.to(device)
 
 def _default_progress():
-    "The progress callback `course_lib.progress` picks for this fit (none when quiet)."
+    "The progress callback `course_lib.progress` picks for this fit (none if quiet)."
     # imported here, at fit time: course_lib.progress (09c) builds on this module
     from course_lib.progress import progress_callback
     cb = progress_callback()
     return [] if cb is None else [cb]
 
-# %% ../nbs/09b_learner.ipynb #af4b6a00
+# %% ../nbs/09b_learner.ipynb #6afa2338
 class Learner(Checkpoints, OptimizerSetup, LearnerSteps):
-    "Model, data, loss, optimizer and the loop in one object. Supersedes course_lib.training.Learner and course_lib.loop.Runner."
+    "Model, data, loss, optimizer and loop. Supersedes course_lib.training.Learner"
     def __init__(self, model,               # an `nn.Module`
                  dls,                       # a `DataBunch`: train_dl, valid_dl, c
                  loss_func=F.cross_entropy, # loss_func(pred, target) -> one number
@@ -464,10 +471,10 @@ class Learner(Checkpoints, OptimizerSetup, LearnerSteps):
             cbs=(),                # callbacks for this fit only
             reset_opt=False,       # a new optimizer even if there is one
             resume=False):         # go on from `epochs_done` (after `load`)
-        "Train for `n_epoch` epochs, validating after each; the optimizer is made here."
+        "Train for `n_epoch` epochs, validating after each; makes the optimizer."
         cbs = as_callbacks(cbs)
-        cbs += [] if any(cb.name == 'progress' for cb in [*self.cbs, *cbs]) \
-            else _default_progress()
+        if not any(cb.name == 'progress' for cb in [*self.cbs, *cbs]):
+            cbs += _default_progress()
         self.add_cbs(cbs)
         try:
             start = self._prepare_fit(n_epoch, lr, reset_opt, resume)
@@ -477,24 +484,23 @@ class Learner(Checkpoints, OptimizerSetup, LearnerSteps):
     def _prepare_fit(self, n_epoch, lr, reset_opt, resume):
         "Check the callbacks' steps, move the model, make or update the optimizer."
         self._steps = self.step_functions()
-        self.epochs, self.resumed, start = n_epoch, resume, self.epochs_done if resume else 0
+        start = self.epochs_done if resume else 0
         if start >= n_epoch:
-            raise ValueError(f"{start} of {n_epoch} epochs are done already: ask for more "
-                             "epochs, or fit without resume=True to start again.")
+            raise ValueError(f"{start} of {n_epoch} epochs are done already: ask for "
+                             "more epochs, or fit without resume=True to start again.")
         if resume and self._saved_rng is not None: _set_rng_state(self._saved_rng)
-        self.model.to(self.device)           # in place: an optimizer keeps its parameters
+        self.model.to(self.device)      # in place: the optimizer keeps its parameters
         if self.opt is None or reset_opt or not self._opt_matches(): self.create_opt(lr)
         elif lr is not None:
             for group, group_lr in zip(self.opt.param_groups, self.lrs(lr)):
                 group['lr'] = group_lr
         _opt_state_to(self.opt, self.device)
-        param = next(self.model.parameters(), None)
-        self._float32 = param is not None and param.dtype == torch.float32
-        self.epochs_done = start
+        self._float32 = _is_float32(self.model)
+        self.epochs, self.resumed, self.epochs_done = n_epoch, resume, start
         return start
 
-    def fit_one_cycle(self, n_epoch, lr_max=None, cbs=(), reset_opt=False, resume=False,
-                      **kwargs):   # passed to `one_cycle`: pct_warm, div, div_final, moms
+    def fit_one_cycle(self, n_epoch, lr_max=None, cbs=(), reset_opt=False,
+                      resume=False, **kwargs):   # kwargs: to `one_cycle`
         "Fit with a one-cycle schedule: lr up to `lr_max` (one per group) and down."
         lr_maxs = self.lrs(lr_max)
         cycles = [one_cycle(group_max, **kwargs) for group_max in lr_maxs]
@@ -502,8 +508,8 @@ class Learner(Checkpoints, OptimizerSetup, LearnerSteps):
         mom_sched = cycles[0][1]
         self.fit(n_epoch, lr_maxs, [lr_sched, mom_sched, cbs], reset_opt, resume)
 
-    def lr_find(self, cbs=(), **kwargs):   # passed to `LRFinder`: min_lr, max_lr, ...
-        "Run an `LRFinder`; the model, optimizer and history are as before. -> the finder."
+    def lr_find(self, cbs=(), **kwargs):   # kwargs: to `LRFinder` (min_lr, max_lr...)
+        "Run an `LRFinder`; model, optimizer and history stay as they were."
         finder = LRFinder(**kwargs)
         n_epoch = math.ceil(finder.max_iter / len(self.dls.train_dl))
         kept = self.opt, self.epochs_done, self.avg_stats.history

@@ -1,4 +1,4 @@
-"""Progress for every fit: fastprogress bars and a live metrics table in Jupyter, plain lines in a terminal or log, nothing at all in quiet mode.
+"""Progress for every fit: fastprogress bars and a live metrics table in Jupyter, plain lines in a terminal or log, nothing in quiet mode; one environment variable chooses.
 
 Docs: https://course-lib.github.io/course_lib/add_progress_bar.html.md"""
 
@@ -16,28 +16,29 @@ from fastprogress.fastprogress import NBMasterBar, NBProgressBar
 from .callbacks import Callback
 from .core import format_time
 
-# %% ../nbs/09c_add_progress_bar.ipynb #a43d1f49
+# %% ../nbs/09c_add_progress_bar.ipynb #38366318
 _PROGRESS_ENV = 'COURSE_LIB_PROGRESS'
 PROGRESS_MODES = ('auto', 'bars', 'lines', 'quiet')
 
 def in_notebook():
-    "True inside a Jupyter kernel (where HTML bars can be drawn)."
+    "True inside a Jupyter kernel, where HTML bars can be drawn."
     try: from IPython import get_ipython
     except ImportError: return False
     return type(get_ipython()).__name__ == 'ZMQInteractiveShell'
 
 def progress_mode():
-    "'bars' (Jupyter), 'lines' (terminal, logs) or 'quiet', from `COURSE_LIB_PROGRESS`."
+    "'bars' (Jupyter), 'lines' (terminals, logs) or 'quiet': `COURSE_LIB_PROGRESS`."
     mode = os.environ.get(_PROGRESS_ENV, '').strip().lower() or 'auto'
     if mode not in PROGRESS_MODES:
-        raise ValueError(f"{_PROGRESS_ENV}={mode!r}: use one of {', '.join(PROGRESS_MODES)}"
-                         " (auto: bars in Jupyter, lines elsewhere).")
+        raise ValueError(f"{_PROGRESS_ENV}={mode!r}: use one of "
+                         f"{', '.join(PROGRESS_MODES)} (auto: bars in Jupyter, lines "
+                         "elsewhere).")
     if mode == 'auto': return 'bars' if in_notebook() else 'lines'
     return mode
 
-# %% ../nbs/09c_add_progress_bar.ipynb #7739cccb
+# %% ../nbs/09c_add_progress_bar.ipynb #f411bfe8
 def format_row(row):
-    "A `Metrics` row as text cells: the epoch as is, numbers to 4 places, time as time."
+    "A `Metrics` row as text: the epoch as is, numbers to 4 places, the time as time."
     cells = []
     for column, value in row.items():
         if column == 'time': cells.append(format_time(value))
@@ -45,7 +46,7 @@ def format_row(row):
         else: cells.append(f'{value:.4f}')
     return cells
 
-# %% ../nbs/09c_add_progress_bar.ipynb #369a8966
+# %% ../nbs/09c_add_progress_bar.ipynb #b31d73f7
 class ProgressBars(Callback):
     "fastprogress bars for epochs and batches, and the metrics table under them."
     order = 20           # after `Metrics` and `EarlyStopping` have seen the epoch
@@ -55,6 +56,7 @@ class ProgressBars(Callback):
         self.mbar = NBMasterBar(range(learn.epochs))
         self.mbar.update(0)
         self.mbar.write(learn.avg_stats.columns, table=True)
+        self.rows = 0
 
     def begin_epoch(self, learn):
         if learn.epoch: self.mbar.update(learn.epoch)
@@ -71,12 +73,15 @@ class ProgressBars(Callback):
     def after_epoch(self, learn):
         if learn.avg_stats.history:
             self.mbar.write(format_row(learn.avg_stats.history[-1]), table=True)
+            self.rows += 1
 
-    def after_fit(self, learn): self.mbar.on_iter_end()
+    def after_fit(self, learn):
+        if not self.rows: self.mbar.text = ''  # no epoch ended (lr_find, an error)
+        self.mbar.on_iter_end()
 
-# %% ../nbs/09c_add_progress_bar.ipynb #fd537009
+# %% ../nbs/09c_add_progress_bar.ipynb #2624d1d0
 class ProgressLines(Callback):
-    "Plain lines for terminals and logs: a header, a row per epoch, a note every `every` s."
+    "Plain lines for terminals and logs: a header, a row per epoch, a note now and then."
     order = 20
     _name = 'progress'
     def __init__(self, every=30.): self.every = every
@@ -102,9 +107,9 @@ class ProgressLines(Callback):
             print(self._line(format_row(learn.avg_stats.history[-1])), flush=True)
         self.last = time.perf_counter()
 
-# %% ../nbs/09c_add_progress_bar.ipynb #d34d4232
+# %% ../nbs/09c_add_progress_bar.ipynb #17a79abd
 def progress_callback(mode=None):
-    "The callback for `mode` (default: `progress_mode()`): bars, lines, or None (quiet)."
+    "A callback for `mode` (default: `progress_mode()`): bars, lines or None (quiet)."
     mode = mode or progress_mode()
     if mode == 'auto': mode = 'bars' if in_notebook() else 'lines'
     return {'bars': ProgressBars, 'lines': ProgressLines}.get(mode, lambda: None)()

@@ -1,13 +1,15 @@
 """The data block pipeline on a user's own folder: generated JPEGs in a temporary `train|val/<class>/` tree."""
 import warnings
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
 
+import course_lib.data_block as data_block
 from course_lib.data import DataWarning
-from course_lib.data_block import (ImageReadError, get_files, image_databunch, image_extensions,
-                                   random_splitter)
+from course_lib.data_block import (ImageReadError, ResizeFixed, get_files, image_databunch, image_extensions,
+                                   random_splitter, simplejpeg_available, to_float_tensor)
 
 
 def make_folder(root, classes=('cat', 'dog'), n_train=6, n_valid=2, size=(40, 30)):
@@ -124,3 +126,45 @@ def test_random_splitter_is_seeded_and_order_free():
     assert valid == {f for f in reversed(files) if random_splitter(0.2, seed=3)(f)}
     assert 150 < len(valid) < 250
     assert valid != {f for f in files if random_splitter(0.2, seed=4)(f)}
+
+
+def test_png_grey_and_palette_images_give_three_channels(tmp_path):
+    path = make_folder(tmp_path)
+    Image.new('RGBA', (30, 20), (10, 20, 30, 0)).save(path/'train'/'cat'/'rgba.png')
+    Image.new('L', (30, 20), 77).save(path/'train'/'dog'/'grey.jpg')
+    Image.new('P', (30, 20), 3).save(path/'val'/'dog'/'palette.gif')
+    dls = image_databunch(path, size=8, bs=32, num_workers=0, stats=None)
+    xb, yb = next(iter(dls.train_dl))
+    assert xb.shape == (14, 3, 8, 8)
+    grey = [i for i, fn in enumerate(dls.train_ds.x.items) if fn.name == 'grey.jpg'][0]
+    x, _ = dls.train_ds[grey]
+    assert x.shape == (3, 8, 8) and (x.float() - 77).abs().max() <= 2
+    assert len(next(iter(dls.valid_dl))[1]) == 5
+
+
+def test_float_items_are_normalised_like_byte_items(tmp_path):
+    path = make_folder(tmp_path)
+    as_bytes = next(iter(image_databunch(path, size=8, num_workers=0).valid_dl))[0]
+    as_floats = next(iter(image_databunch(path, size=8, num_workers=0, tfms=to_float_tensor,
+                                          valid_tfms=to_float_tensor).valid_dl))[0]
+    torch.testing.assert_close(as_floats, as_bytes)
+
+
+def test_resize_fixed_matches_pil_bilinear(tmp_path):
+    g = torch.Generator().manual_seed(0)
+    smooth = torch.nn.functional.interpolate(torch.rand(1, 3, 12, 16, generator=g), (150, 200), mode='bilinear')
+    Image.fromarray((smooth[0].permute(1, 2, 0) * 255).byte().numpy()).save(tmp_path/'a.jpg', quality=95)
+    ours = ResizeFixed(64)(Image.open(tmp_path/'a.jpg')).permute(1, 2, 0).float()
+    pil = torch.from_numpy(np.array(Image.open(tmp_path/'a.jpg').convert('RGB').resize((64, 64), Image.Resampling.BILINEAR)))
+    assert ours.shape == (64, 64, 3)
+    assert (ours - pil.float()).abs().mean() < 1.5
+
+
+@pytest.mark.skipif(not simplejpeg_available(), reason='simplejpeg is not installed (pip install simplejpeg)')
+def test_simplejpeg_and_pil_decode_alike(tmp_path, monkeypatch):
+    path = make_folder(tmp_path, n_train=1, n_valid=1, size=(160, 213))
+    fn = path/'train'/'cat'/'cat_0.jpg'
+    fast = ResizeFixed(64)(Image.open(fn))
+    monkeypatch.setattr(data_block, 'simplejpeg_available', lambda: False)
+    slow = ResizeFixed(64)(Image.open(fn))
+    assert (fast.float() - slow.float()).abs().max() <= 3

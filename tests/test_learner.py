@@ -315,3 +315,18 @@ def test_progress_modes(monkeypatch, capsys):
     monkeypatch.setenv('COURSE_LIB_PROGRESS', 'loud')
     with pytest.raises(ValueError, match="COURSE_LIB_PROGRESS='loud': use one of auto, bars, lines, quiet"):
         progress_mode()
+
+
+def test_batches_keep_their_structure():
+    "(x1, x2, y) -> model(x1, x2); (x, y) with x a list (collated tuples) -> model(x)."
+    class ListInput(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(4, 3)
+        def forward(self, pair): return self.lin(torch.cat(list(pair), dim=1))
+    ds = [((a, b), t) for a, b, t in zip(torch.randn(40, 2), torch.randn(40, 2),
+                                        torch.randint(0, 3, (40,)))]
+    dls = DataBunch(DataLoader(ds, 8), DataLoader(ds, 8), c=3)
+    learn = Learner(ListInput(), dls)
+    learn.fit(1)
+    assert isinstance(learn.xb, list) and learn.avg_stats.history[-1]['valid_loss'] > 0

@@ -1,0 +1,125 @@
+"""Images per second through 08's data block pipeline against a plain PIL loader, same workers, same cores.
+
+Both loaders read Imagenette2-160's training images (the bundled sample with --quick, or when the data is
+missing), shuffled, squash them to 128 px (then 64 px), and hand the main process normalised float batches of 64.
+The baseline's items are PIL open -> RGB -> bilinear resize -> float tensor / 255, batched by PyTorch's default
+collate; the library's come from `image_databunch(...).train_dl` (decode at reduced scale where it pays, simplejpeg
+when installed, a PyTorch resize of the bytes, byte batches made float once per batch). Rounds alternate between
+the two; the median of the per-round ratios is printed: images per second (wall clock), and the CPU time per
+image summed over the main process and the workers, which other programs on a shared machine do not inflate.
+
+    python benchmarks/image_pipeline.py [--quick] [--workers N]
+"""
+import argparse
+import os
+import statistics
+import time
+
+import numpy as np
+import torch
+from PIL import Image
+from torch.utils.data import DataLoader
+
+import course_lib.data_block as data_block
+from course_lib.data import samples_dir, untar_data
+from course_lib.data_block import default_workers, image_databunch, imagenet_stats
+
+
+class PlainImages:
+    "The baseline dataset: PIL does everything, items are float tensors."
+    def __init__(self, items, size): self.items, self.size = items, size
+    def __len__(self): return len(self.items)
+
+    def __getitem__(self, i):
+        fn, y = self.items[i]
+        img = Image.open(fn).convert('RGB').resize((self.size, self.size), Image.Resampling.BILINEAR)
+        return torch.tensor(np.array(img), dtype=torch.float32).permute(2, 0, 1) / 255, y
+
+
+def plain_loader(dls, size, bs, workers):
+    "A plain DataLoader over the same training files and labels as `dls`."
+    ds = dls.train_ds
+    items = list(zip(ds.x.items, ds.y.items))
+    mean, std = (torch.tensor(s).view(1, 3, 1, 1) for s in imagenet_stats)
+    dl = DataLoader(PlainImages(items, size), bs, shuffle=True, num_workers=workers,
+                    persistent_workers=workers > 0)
+    return dl, lambda xb: xb.sub_(mean).div_(std)   # in place, as the library does
+
+
+def _worker_cpu(dl):
+    "CPU seconds used so far by the worker processes of DataLoader `dl` (Linux; 0 elsewhere)."
+    workers = getattr(getattr(dl, '_iterator', None), '_workers', None) or []
+    total = 0.0
+    for worker in workers:
+        try: fields = open(f'/proc/{worker.pid}/stat').read().rsplit(')', 1)[1].split()
+        except OSError: continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')   # utime + stime
+    return total
+
+
+def measure(loader, n_batches, warm, convert=None):
+    "Images per second, and CPU ms per image (all processes), over `n_batches` after the first `warm`."
+    dl = getattr(loader, 'dl', loader)   # the DataLoader inside an ImageLoader
+    count, start = 0, None
+    for i, (xb, yb) in enumerate(loader):
+        if convert: xb = convert(xb)
+        if i == warm:
+            count, start = 0, (time.perf_counter(), time.process_time() + _worker_cpu(dl))
+        count += len(yb)
+        if i + 1 == warm + n_batches: break
+    wall = time.perf_counter() - start[0]
+    cpu = time.process_time() + _worker_cpu(dl) - start[1]
+    return count / wall, cpu / count * 1e3
+
+
+def compare(path, size, bs, workers, rounds, n_batches, warm, tag=''):
+    dls = image_databunch(path, size=size, bs=bs, num_workers=workers)
+    plain, normalise = plain_loader(dls, size, bs, workers)
+    n_batches = min(n_batches, len(plain) - warm)
+    ours, base = [], []
+    for _ in range(rounds):   # interleaved, so both see the same load on a shared machine
+        base.append(measure(plain, n_batches, warm, normalise))
+        ours.append(measure(dls.train_dl, n_batches, warm))
+    speed = statistics.median(o[0] / b[0] for o, b in zip(ours, base))
+    cost = statistics.median(b[1] / o[1] for o, b in zip(ours, base))
+    name = f'library{tag}_{size}px'
+    print(f'image_pipeline_plain_{size}px: {statistics.median(b[0] for b in base):,.0f} images/s, '
+          f'{statistics.median(b[1] for b in base):.2f} CPU ms/image', flush=True)
+    print(f'image_pipeline_{name}: {statistics.median(o[0] for o in ours):,.0f} images/s, '
+          f'{statistics.median(o[1] for o in ours):.2f} CPU ms/image', flush=True)
+    print(f'image_pipeline_speedup{tag}_{size}px: {speed:.2f}x', flush=True)
+    print(f'image_pipeline_cpu_saving{tag}_{size}px: {cost:.2f}x', flush=True)
+    return speed
+
+
+def transfer(bs=64, size=128):
+    "Host-to-GPU copy of a batch as bytes (then made float there) against the same batch as float32."
+    if not torch.cuda.is_available():
+        print('image_pipeline_gpu_bytes_vs_float_copy: skipped (no CUDA)')
+        return
+    from course_lib.core import best_time
+    cuda = torch.device('cuda')
+    xb = torch.randint(0, 256, (bs, 3, size, size), dtype=torch.uint8).pin_memory()
+    xf = xb.float().pin_memory()
+    as_bytes = best_time(lambda: xb.to(cuda, non_blocking=True).float(), device=cuda)
+    as_float = best_time(lambda: xf.to(cuda, non_blocking=True), device=cuda)
+    print(f'image_pipeline_gpu_bytes_vs_float_copy: {as_float / as_bytes:.2f}x')
+
+
+if __name__ == '__main__':
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--quick', action='store_true', help='the bundled sample, fewer rounds (under a minute)')
+    parser.add_argument('--workers', type=int, default=None, help='DataLoader workers (default: one per core)')
+    args = parser.parse_args()
+    workers = default_workers() if args.workers is None else args.workers
+    path = samples_dir()/'imagenette2-160' if args.quick else untar_data('imagenette2-160')
+    rounds, n_batches, warm = (2, 2, 1) if args.quick else (7, 10, 3)
+    decoder = 'simplejpeg' if data_block.simplejpeg_available() else 'PIL'
+    print(f'image_pipeline_workers: {workers}')
+    print(f'image_pipeline_decoder: {decoder}')
+    for size in (128, 64):
+        compare(path, size, 64, workers, rounds, n_batches, warm)
+    if decoder == 'simplejpeg':   # the same pipeline with PIL decoding, for those without simplejpeg
+        data_block.simplejpeg_available = lambda: False   # workers are forked after this
+        compare(path, 128, 64, workers, rounds, n_batches, warm, tag='_pil')
+    transfer()
