@@ -120,3 +120,20 @@ def test_labels_and_imdb_sample(tmp_path):
     imdb = load_imdb(samples_dir()/'imdb_sample')
     assert (len(imdb['train'][0]), len(imdb['valid'][0]), imdb['unsup']) == (800, 200, [])
     with pytest.raises(FileNotFoundError, match="untar_data"): load_imdb(tmp_path)
+
+
+def test_general_english_is_a_mirror_only_dataset(tmp_path, monkeypatch):
+    from course_lib.data import DataUnavailableError, get_dataset, untar_data
+    ds = get_dataset('general_english')
+    assert ds.url is None and ds.is_archive and len(ds.mirror) == 8
+    monkeypatch.setenv('COURSE_LIB_HOME', str(tmp_path/'home'))
+    monkeypatch.delenv('COURSE_LIB_MIRROR', raising=False)
+    with pytest.raises(DataUnavailableError, match='no official download.*general_english/'):
+        untar_data('general_english')
+    mirror = tmp_path/'mirror'
+    (mirror/'general_english').mkdir(parents=True)
+    monkeypatch.setenv('COURSE_LIB_MIRROR', str(mirror))
+    for copy in ds.mirror: (mirror/copy.path).write_bytes(b'not the real shard')
+    with pytest.warns(UserWarning, match='sha256'), \
+            pytest.raises(DataUnavailableError, match='copy is damaged'):
+        untar_data('general_english')
