@@ -146,8 +146,8 @@ class DatasetInfo:
 
     @property
     def is_archive(self) -> bool:
-        "Whether the download is a tar archive to extract (else a plain file, like MNIST's pickle)."
-        return self.fname.endswith(_TAR_EXTS)
+        "Whether `untar_data` gives a folder: a tar archive, or mirror files with no official download."
+        return self.fname.endswith(_TAR_EXTS) or (self.url is None and self.folder is not None)
 
 # %% ../nbs/00a_data.ipynb #e7f05e1f
 _S3 = 'https://s3.amazonaws.com/'
@@ -196,6 +196,17 @@ DATASETS = {d.name: d for d in [
                                note='valid+test only'),
                     MirrorCopy('wikitext-2/test.txt', 'd790b833ef8cf03a90db7bf1271b7520b83c45ce07ba3c1a9699df81e239eca0')),
             sample='wikitext-2', sample_note='3 articles each of valid and test', note='the project mirror holds the valid and test splits only'),
+    DatasetInfo('general_english', None, folder='general_english',   # no official download: a mirror copy only
+            mirror=tuple(MirrorCopy(f'general_english/enwiki2015_part{i}.txt.xz', sha) for i, sha in enumerate((
+                '939a54433b670bf5533019e62cefedd5f850f22cb59c76b52b7711b4eb969873',
+                '3cec8afe9702ec9d319477ca4abfc94c376f068a0274f44bef95d3dea8af6cb2',
+                'b329ff85254d53957bca1a12e80fa9661bc40822d829018ef3b9bd79e1847751',
+                'f47040fa544c6815ee8e4a9f854421008c8bfad9557fa0f1a789ec4f9fa2269a',
+                'b969439a319a4311589ff7345a979ca6d0d8e9baa66b380303eaa25e71499023',
+                '50d029455b5c0dc0851f8dc07b7b617851103ed0007f465ad1eb4fb4e1d86f74',
+                '9c8f424ccbd4689b998f271550ea520895028bc9b0e43877418e33dcdc7043ba',
+                '8109630001daeed867f401da9e198783484280b1e802446423b8b6d16258a86e'))),
+            note='English Wikipedia (2015), 6,656 articles, 13M words; no official download'),
     DatasetInfo('imdb_sample', _S3+'fast-ai-sample/imdb_sample.tgz', 571827, '0842e61a9867caa2e6fbdb14fa703d61',
             folder='imdb_sample',
             mirror=(MirrorCopy('imdb_sample/texts.csv', '91240460ea1226e2ebe64689addc2a3d7a0fd233ee42a589aec222ea973ac242'),),
@@ -368,7 +379,7 @@ def _mirror_copies(ds: DatasetInfo, mirror: Path):
 def find_in_mirror(ds: DatasetInfo, mirror: Path | None = None):
     "Where `mirror` holds `ds`: ('official', path), ('copy', copies, renames) or None. Checks existence only."
     mirror = mirror or mirror_dir()
-    if mirror is None or ds.url is None: return None
+    if mirror is None or (ds.url is None and not ds.mirror): return None
     for candidate in (mirror/ds.fname, mirror/ds.name/ds.fname):
         if candidate.is_file(): return ('official', candidate)
     copies, renames = _mirror_copies(ds, mirror)
@@ -462,7 +473,9 @@ def _from_mirror(ds: DatasetInfo, search: _Search, assemble=False) -> Path | Non
 
 def _download(ds: DatasetInfo, search: _Search, show_progress=True, sample_ok=False) -> Path | None:
     "Download `ds` into the cache, saying first what it waits for and for how long; None when that fails."
-    if ds.url is None: return None
+    if ds.url is None:
+        search.failed(f'{ds.name} has no official download')
+        return None
     if offline_mode():
         search.failed('COURSE_LIB_OFFLINE is set, so nothing was downloaded')
         return None
@@ -487,6 +500,9 @@ def _use_sample(ds: DatasetInfo, search: _Search) -> Path:
     return samples_dir()/ds.sample
 
 def _advice(ds: DatasetInfo) -> str:
+    if ds.url is None and ds.mirror:
+        return (f"For it, set COURSE_LIB_MIRROR to a folder holding {Path(ds.mirror[0].path).parent}/ "
+                "as in the project's data mirror.")
     network = 'unset COURSE_LIB_OFFLINE' if offline_mode() else 'run this once with internet access'
     return f"For the full dataset, set COURSE_LIB_MIRROR to a folder holding {ds.fname}, or {network}."
 

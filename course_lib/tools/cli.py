@@ -37,7 +37,7 @@ def cmd_data(args) -> int:
     rows = [('dataset', 'where', 'size', 'note', 'location')]
     for name in DATASETS:
         where, path, size, note = dataset_status(name)
-        rows.append((name, where, _human(size), note or '-', show_path(path) if path else DATASETS[name].url))
+        rows.append((name, where, _human(size), note or '-', show_path(path) if path else DATASETS[name].url or 'mirror only'))
     print(text_table(rows, rule=False))
     return 0
 
