@@ -80,3 +80,16 @@ def test_gpu_check_dry_run_on_cpu(tmp_path):
     assert report.startswith('# GPU course run\n') and 'everything ran' in report
     assert '| 00_core | ok |' in report and 'matmul_at_vs_loops' in report and 'skipped (no CUDA)' in report
     with tarfile.open(out/'executed.tar.gz') as tar: assert tar.getnames() == ['00_core.ipynb']
+
+
+def test_gpu_workflow_runs_the_readme_test_command_on_a_gpu_runner():
+    yaml = pytest.importorskip('yaml')
+    workflow = yaml.safe_load((ROOT/'.github'/'workflows'/'gpu.yml').read_text())
+    triggers = workflow[True]            # YAML 1.1 reads the key `on` as True
+    assert 'workflow_dispatch' in triggers and triggers['schedule'][0]['cron']
+    job = workflow['jobs']['gpu']
+    assert job['runs-on'] == ['self-hosted', 'gpu'] and job['env']['COURSE_LIB_DEVICE'] == 'cuda'
+    runs = [step.get('run', '') for step in job['steps']]
+    assert '.venv/bin/pip install -q -c constraints.txt -e ".[dev]"' in runs[2]   # the README's install, as in .ci/run
+    assert '.venv/bin/pytest' in runs and 'pytest\n' in (ROOT/'README.md').read_text()
+    assert any('tools/gpu_check.py' in r for r in runs)
