@@ -45,6 +45,10 @@ def _device_for_this_process() -> torch.device:
     "The default device; on CUDA, the GPU numbered `LOCAL_RANK`."
     device = default_device()
     if device.type == 'cuda':
+        if local_rank() >= torch.cuda.device_count():
+            raise RuntimeError(f"LOCAL_RANK={local_rank()}, but this machine has "
+                               f"{torch.cuda.device_count()} GPU(s): start at most one "
+                               "process per GPU, or set COURSE_LIB_DEVICE=cpu.")
         device = torch.device('cuda', local_rank())
         torch.cuda.set_device(device)
     return device
@@ -83,22 +87,22 @@ def main_process_first():
 
 # %% ../nbs/11b_distributed.ipynb #d1500018
 def distributed_dl(dl, rank=0, world_size=1, seed=0, keep_global_batch=True):
-    "`dl` with a `DistributedSampler`: this rank's share of each epoch, shuffled by `seed`."
+    "`dl` with a `DistributedSampler`: this rank's share of each epoch, seeded."
     inner = getattr(dl, 'dl', None)
     if not isinstance(dl, DataLoader) and isinstance(inner, DataLoader):
-        wrapper = copy.copy(dl)     # a loader around a DataLoader, like 08's ImageLoader
+        wrapper = copy.copy(dl)     # a loader around a DataLoader (08's ImageLoader)
         wrapper.dl = distributed_dl(inner, rank, world_size, seed, keep_global_batch)
         return wrapper
     if not isinstance(dl, DataLoader) or dl.batch_size is None:
-        raise TypeError("distributed_dl needs a torch DataLoader built with batch_size=...; "
-                        f"got {type(dl).__name__}. Build the training DataLoader with "
+        raise TypeError("distributed_dl needs a torch DataLoader built with "
+                        f"batch_size=...; got {type(dl).__name__}. Build it with "
                         "DataLoader(dataset, batch_size=bs, shuffle=True).")
     bs = dl.batch_size
     if keep_global_batch:
         if bs % world_size:
-            raise ValueError(f"A batch of {bs} does not split evenly over {world_size} "
-                             f"processes: choose a batch size divisible by {world_size}, "
-                             "or keep_global_batch=False.")
+            raise ValueError(f"A batch of {bs} does not split evenly over "
+                             f"{world_size} processes: choose a batch size divisible "
+                             f"by {world_size}, or keep_global_batch=False.")
         bs //= world_size
     sampler = DistributedSampler(dl.dataset, num_replicas=world_size, rank=rank,
                                  shuffle=True, seed=seed, drop_last=dl.drop_last)
@@ -115,12 +119,13 @@ def _sampler(dl):
 # %% ../nbs/11b_distributed.ipynb #d1500021
 class _DDP(DistributedDataParallel):
     "DDP whose `state_dict` is the wrapped model's, so checkpoints load in one process."
-    def state_dict(self, *args, **kwargs): return self.module.state_dict(*args, **kwargs)
+    def state_dict(self, *args, **kwargs):
+        return self.module.state_dict(*args, **kwargs)
     def load_state_dict(self, *args, **kwargs):
         return self.module.load_state_dict(*args, **kwargs)
 
 def _reduce_train_sums(stats, device):
-    "Sum the training loss and sample count of `stats` (the Learner's `Metrics`) over ranks."
+    "Sum the training loss and sample count of the Learner's `Metrics` over ranks."
     both = torch.stack([stats.train_sum.detach().double().to(device).reshape(()),
                         torch.tensor(float(stats.n_train), dtype=torch.float64,
                                      device=device)])
@@ -131,18 +136,19 @@ def _reduce_train_sums(stats, device):
 class DistributedTrainer(Callback):
     "Train with DistributedDataParallel across the processes started by torchrun."
     order = -20   # before the Learner's metrics: they read the reduced sums
-    def __init__(self, seed=0,                    # the sampler's shuffle (same in every rank)
-                 keep_global_batch=True,          # split the DataLoader's batch over ranks
-                 sync_bn=False,                   # BatchNorm statistics over all ranks (CUDA)
-                 find_unused_parameters=False):   # passed to DistributedDataParallel
+    def __init__(self, seed=0,                   # the sampler's shuffle, same in every rank
+                 keep_global_batch=True,         # split the DataLoader's batch over ranks
+                 sync_bn=False,                  # BatchNorm statistics over all ranks
+                 find_unused_parameters=False):  # passed to DistributedDataParallel
         self.seed, self.keep_global_batch = seed, keep_global_batch
         self.sync_bn, self.find_unused = sync_bn, find_unused_parameters
 
     def begin_fit(self, learn):
         self.rank, self.world = rank(), world_size()
         if self.world > 1 and not dist.is_initialized():
-            raise RuntimeError(f"WORLD_SIZE={self.world}, but this process has not joined "
-                               "the group: call setup_distributed() before fitting.")
+            raise RuntimeError(f"WORLD_SIZE={self.world}, but this process has not "
+                               "joined the group: call setup_distributed() before "
+                               "fitting.")
         if learn.device.type == 'cuda' and learn.device.index is None:
             learn.device = torch.device('cuda', local_rank())
             learn.model.to(learn.device)
@@ -168,12 +174,12 @@ class DistributedTrainer(Callback):
     def after_fit(self, learn):
         learn.dls.train_dl = self.train_dl
         model = learn.model
-        learn.model = model.module if isinstance(model, DistributedDataParallel) else model
+        if isinstance(model, DistributedDataParallel): learn.model = model.module
 
     def _save_in_rank0(self, learn):
         save = type(learn).save
         def save_in_rank0(name, *args, **kwargs):
-            "`Learner.save` in rank 0; the other ranks write nothing, also after the fit."
+            "`Learner.save` in rank 0; the other ranks write nothing (also after fit)."
             if is_main_process(): return save(learn, name, *args, **kwargs)
             return learn.model_path(name)
         return save_in_rank0

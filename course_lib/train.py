@@ -39,7 +39,7 @@ def mnist_data(bs, quick):
                      DataLoader(valid, batch_size=bs * 2), c=10)
 
 def mnist_model():
-    "06's CNN, without batch norm: each step is then the same on any number of processes."
+    "06's CNN without batch norm: each step is the same on any number of processes."
     from course_lib.cnn import cnn_model, init_cnn
     return init_cnn(cnn_model([8, 16, 32, 32]))
 
@@ -47,8 +47,8 @@ def imagenette_data(bs, quick, size):
     "Imagenette through lesson 11's data blocks."
     try: from course_lib.data_block import image_databunch
     except ImportError as e:
-        raise SystemExit("--data imagenette needs course_lib.data_block (lesson 11), which "
-                         "this install lacks; use --data mnist.") from e
+        raise SystemExit("--data imagenette needs course_lib.data_block (lesson 11), "
+                         "which this install lacks; use --data mnist.") from e
     from course_lib.data import untar_data
     return image_databunch(untar_data('imagenette2-160'), size=size, bs=bs)
 
@@ -66,14 +66,14 @@ def parse_args(argv=None):
         description='Train with the course Learner on one process, or on several with '
                     'torchrun --nproc_per_node N -m course_lib.train.')
     parser.add_argument('--data', choices=['mnist', 'imagenette'], default='mnist')
-    parser.add_argument('--epochs', type=int, default=None, help='default: 1 quick, else 3')
-    parser.add_argument('--bs', type=int, default=64, help='global batch size (all ranks)')
-    parser.add_argument('--lr', type=float, default=None, help='peak one-cycle learning rate')
+    parser.add_argument('--epochs', type=int, help='default: 1 with --quick, else 3')
+    parser.add_argument('--bs', type=int, default=64, help='global batch (all ranks)')
+    parser.add_argument('--lr', type=float, help='peak one-cycle learning rate')
     parser.add_argument('--size', type=int, default=128, help='image size (imagenette)')
     parser.add_argument('--seed', type=int, default=42)
-    parser.add_argument('--quick', action='store_true', help='a slice of the data, 1 epoch')
+    parser.add_argument('--quick', action='store_true', help='a data slice, 1 epoch')
     parser.add_argument('--save', default=None, metavar='NAME',
-                        help="save the trained model as NAME (in the model cache, or a path)")
+                        help='save the model as NAME (in the model cache) or a path')
     return parser.parse_args(argv)
 
 def main(argv=None) -> int:
@@ -97,9 +97,11 @@ def main(argv=None) -> int:
         learn.fit_one_cycle(epochs, args.lr or lr)
         if is_main_process():
             row = learn.avg_stats.history[-1]
-            print(f"{world_size()} process(es) on {device.type}: {epochs} epoch(s) in "
-                  f"{time.perf_counter() - start:.1f} s, train loss {row['train_loss']:.4f}, "
-                  f"valid loss {row['valid_loss']:.4f}, accuracy {row['valid_accuracy']:.4f}")
+            print(f"{world_size()} process(es) on {device.type}: {epochs} epoch(s) "
+                  f"in {time.perf_counter() - start:.1f} s, "
+                  f"train loss {row['train_loss']:.4f}, "
+                  f"valid loss {row['valid_loss']:.4f}, "
+                  f"accuracy {row['valid_accuracy']:.4f}")
         if args.save:
             path = learn.save(args.save)
             if is_main_process(): print(f'saved {show_path(path)}')
