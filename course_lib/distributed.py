@@ -145,6 +145,7 @@ class DistributedTrainer(Callback):
 
     def begin_fit(self, learn):
         self.rank, self.world = rank(), world_size()
+        self.train_dl, self.model = learn.dls.train_dl, learn.model   # for after_fit
         if self.world > 1 and not dist.is_initialized():
             raise RuntimeError(f"WORLD_SIZE={self.world}, but this process has not "
                                "joined the group: call setup_distributed() before "
@@ -153,7 +154,6 @@ class DistributedTrainer(Callback):
             learn.device = torch.device('cuda', local_rank())
             learn.model.to(learn.device)
             _opt_state_to(learn.opt, learn.device)
-        self.train_dl, self.model = learn.dls.train_dl, learn.model
         learn.dls.train_dl = distributed_dl(self.train_dl, self.rank, self.world,
                                             self.seed, self.keep_global_batch)
         learn.save = self._save_in_rank0(learn)
@@ -171,10 +171,8 @@ class DistributedTrainer(Callback):
         if self.world > 1 and stats is not None and hasattr(stats, 'train_sum'):
             _reduce_train_sums(stats, learn.device)
 
-    def after_fit(self, learn):
-        learn.dls.train_dl = self.train_dl
-        model = learn.model
-        if isinstance(model, DistributedDataParallel): learn.model = model.module
+    def after_fit(self, learn):   # also after an error, even one in begin_fit
+        learn.dls.train_dl, learn.model = self.train_dl, self.model
 
     def _save_in_rank0(self, learn):
         save = type(learn).save
