@@ -171,6 +171,7 @@ DATASETS = {d.name: d for d in [
                                '4812a3192ff33a9cee379dbe552be4086f3eefe0603078ea256ed41bd31b7777',
                                note='subset: 2,500 of 12,954 images'),),
             renames=(('imagewoof2-160', 'imagewoof2-160-subset'),),
+            sample='imagewoof2-160', sample_note='80 train / 40 val images',
             note='10 dog breeds; the project mirror holds a 2,500-image subset'),
     DatasetInfo('imagewoof2-320', _S3+'fast-ai-imageclas/imagewoof2-320.tgz', 328387740,
             '7a1fd92672a559a85de76e4810a20c21', folder='imagewoof2-320'),

@@ -16,7 +16,7 @@ from functools import partial, wraps
 
 import matplotlib.pyplot as plt
 
-from .callbacks import Callback
+from .callbacks import Callback, get_hyper, has_hyper, set_hyper
 
 # %% ../nbs/05_anneal.ipynb #f8dea919
 def annealer(f):
@@ -98,7 +98,7 @@ class ParamScheduler(Callback):
 
     def begin_fit(self, run):
         groups = run.opt.param_groups
-        if any(self.pname not in group for group in groups):
+        if not all(has_hyper(group, self.pname) for group in groups):
             names = sorted(key for key in groups[0] if key != 'params')
             raise ValueError(f"The optimizer has no hyperparameter {self.pname!r}; its "
                              f"param groups have {names}. Schedule one of those.")
@@ -113,7 +113,7 @@ class ParamScheduler(Callback):
         if not run.in_train: return
         pos = run.n_epochs / run.epochs
         for group, sched in zip(run.opt.param_groups, self.funcs):
-            group[self.pname] = sched(pos)
+            set_hyper(group, self.pname, sched(pos))
 
 # %% ../nbs/05_anneal.ipynb #bb06935a
 def one_cycle(lr_max,                    # peak learning rate

@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT/'course_lib'/'samples'
 N_MNIST_TRAIN, N_MNIST_VALID = 2000, 500
 N_IMG_TRAIN, N_IMG_VALID, IMG_SIZE = 24, 6, 96
+N_WOOF_TRAIN, N_WOOF_VALID = 8, 4
 N_WIKI_ARTICLES = 3
 
 
@@ -50,15 +51,16 @@ def wikitext(mirror: Path):
         (dest/f'{split}.txt').write_text(''.join(lines[:end]), encoding='utf-8')
 
 
-def imagenette(mirror: Path):
-    dest = OUT/'imagenette2-160'
+def image_sample(archive: Path, top: str, name: str, csv_name: str, n_train: int, n_valid: int):
+    "The first n_train/n_valid images of each class in `archive` (under `top`/), shrunk, as samples/`name`."
+    dest = OUT/name
     if dest.exists(): shutil.rmtree(dest)
     keep = {}
-    with tarfile.open(mirror/'imagenette'/'imagenette2-160.tgz') as tar:
+    with tarfile.open(archive) as tar:
         members = sorted((m for m in tar.getmembers() if m.isfile() and m.name.endswith('.JPEG')), key=lambda m: m.name)
         for m in members:
             _, split, wnid, _ = m.name.split('/')
-            n = N_IMG_TRAIN if split == 'train' else N_IMG_VALID
+            n = n_train if split == 'train' else n_valid
             if len(keep.setdefault((split, wnid), [])) >= n: continue
             keep[(split, wnid)].append(m.name)
             img = Image.open(io.BytesIO(tar.extractfile(m).read()))
@@ -67,16 +69,27 @@ def imagenette(mirror: Path):
             out.parent.mkdir(parents=True, exist_ok=True)
             img.save(out, quality=85, optimize=True)
         kept = {'/'.join(name.split('/')[1:]) for names in keep.values() for name in names}
-        rows = list(csv.reader(io.TextIOWrapper(tar.extractfile('imagenette2-160/noisy_imagenette.csv'), 'utf-8')))
-    with open(dest/'noisy_imagenette.csv', 'w', newline='') as f:
+        rows = list(csv.reader(io.TextIOWrapper(tar.extractfile(f'{top}/{csv_name}'), 'utf-8')))
+    with open(dest/csv_name, 'w', newline='') as f:
         writer = csv.writer(f)
         writer.writerow(rows[0])
         writer.writerows(r for r in rows[1:] if r[0] in kept)
 
 
+def imagenette(mirror: Path):
+    image_sample(mirror/'imagenette'/'imagenette2-160.tgz', 'imagenette2-160', 'imagenette2-160',
+                 'noisy_imagenette.csv', N_IMG_TRAIN, N_IMG_VALID)
+
+
+def imagewoof(mirror: Path):
+    # the mirror holds a subset under another top folder; the sample has the official name
+    image_sample(mirror/'imagewoof'/'imagewoof2-160-subset.tgz', 'imagewoof2-160-subset', 'imagewoof2-160',
+                 'noisy_imagewoof.csv', N_WOOF_TRAIN, N_WOOF_VALID)
+
+
 if __name__ == '__main__':
     mirror = Path(sys.argv[1] if len(sys.argv) > 1 else os.environ.get('COURSE_LIB_MIRROR', ROOT.parent/'shared'/'data'))
     OUT.mkdir(parents=True, exist_ok=True)
-    for build in (mnist, imdb_sample, wikitext, imagenette): build(mirror)
+    for build in (mnist, imdb_sample, wikitext, imagenette, imagewoof): build(mirror)
     total = sum(p.stat().st_size for p in OUT.rglob('*') if p.is_file())
     print(f'samples written to {OUT}: {total / 2**20:.2f} MiB')
