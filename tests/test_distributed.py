@@ -99,7 +99,8 @@ def test_fit_without_a_process_group_says_so(monkeypatch):
     from course_lib.distributed import DistributedTrainer
     monkeypatch.setenv('WORLD_SIZE', '2')
 
-    class Learn: device = torch.device('cpu')
+    class Learn:
+        device, model, dls = torch.device('cpu'), None, type('Data', (), {'train_dl': None})
     with pytest.raises(RuntimeError, match=r'call setup_distributed\(\) before fitting'):
         DistributedTrainer().begin_fit(Learn())
 
