@@ -37,3 +37,12 @@ if IPyNbFile is not None and not getattr(IPyNbFile, '_course_lib_numbered', Fals
 
     IPyNbFile.collect = _collect_numbered
     IPyNbFile._course_lib_numbered = True
+
+
+def pytest_configure(config):
+    "A run that asks for a device this machine lacks (COURSE_LIB_DEVICE=cuda, no CUDA) stops at once, in one line."
+    if not os.environ.get('COURSE_LIB_DEVICE'): return
+    import pytest
+    from course_lib.core import default_device
+    try: default_device()
+    except (ValueError, RuntimeError) as e: raise pytest.UsageError(str(e)) from None

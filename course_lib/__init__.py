@@ -2,8 +2,10 @@
 
 Modules:
 
+- `course_lib.distributed`: DistributedDataParallel for the Learner: one process per GPU, started by torchrun, each step the same as on one device.
 - `course_lib.fully_connected`: A small MLP's forward pass and gradients by hand, checked against autograd; MSE, and ReLU and Mish as autograd Functions with their own backward.
 - `course_lib.init`: Kaiming's gain for leaky ReLUs and a hand-written Kaiming init: why PyTorch's default conv init shrinks activations layer after layer.
-- `course_lib.tools.docs`: Turns the notebooks into the README and the documentation site, from their stored outputs."""
+- `course_lib.tools.docs`: Turns the notebooks into the README and the documentation site, from their stored outputs.
+- `course_lib.train`: `python -m course_lib.train`: one command that trains with the Learner in one process, or in several under `torchrun --nproc_per_node N`."""
 
 __version__ = "0.1.0"

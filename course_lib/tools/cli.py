@@ -45,7 +45,7 @@ def cmd_data(args) -> int:
 def cmd_run(args) -> int:
     "Execute the selected notebooks and print the summary; exit status 1 names each failure."
     from course_lib.tools.notebooks import (course_notebooks, find_nbs_dir, lesson_of, prune_runs, run_course,
-                                            select_notebooks, summary_table, writable_dir, default_run_dir)
+                                            select_notebooks, summary_table, writable_dir, default_run_dir, write_report)
     try:
         folder = find_nbs_dir(args.nbs)
         if args.list:
@@ -67,6 +67,7 @@ def cmd_run(args) -> int:
     print(summary_table(results))
     from course_lib.data import show_path
     print(f'\nexecuted copies: {show_path(out)}')
+    if args.report: print(f'report: {show_path(write_report(results, args.report, quick=args.quick))}')
     if not args.out and not moved and prune_runs():
         print('(older runs deleted: only the last few are kept, see `course-lib run --help`)')
     failed = [r for r in results if r.status != 'ok']
@@ -128,6 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument('--nbs', type=Path, help='folder holding the notebooks (default: ./nbs or the clone; '
                      'see `course-lib notebooks`)')
     run.add_argument('--timeout', type=int, default=1800, help='seconds allowed per cell (default 1800)')
+    run.add_argument('--report', type=Path, metavar='FILE', help='also write the results, with the machine and '
+                     'GPU card, to FILE (Markdown, or JSON if FILE ends in .json)')
     run.add_argument('--list', action='store_true', help='list the notebooks and their lessons, run nothing')
     run.set_defaults(func=cmd_run)
     data = sub.add_parser('data', help='list datasets and where each is, or fetch one',

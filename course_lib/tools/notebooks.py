@@ -8,7 +8,7 @@ Docs: https://course-lib.github.io/course_lib/tools_notebooks.html.md"""
 __all__ = ['LESSONS', 'REPOSITORY', 'KEEP_RUNS', 'nb_number', 'lesson_of', 'course_notebooks', 'repository_url', 'find_nbs_dir',
            'select_notebooks', 'shipped_notebooks', 'copy_notebooks', 'NotebookResult', 'run_notebook',
            'default_run_dir', 'prune_runs', 'writable_dir', 'run_course', 'text_table', 'summary_table',
-           'export_library']
+           'machine_summary', 'write_report', 'export_library']
 
 # %% ../../nbs/90_tools_notebooks.ipynb #df28afe3
 import filecmp
@@ -20,7 +20,7 @@ import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 from fastprogress.fastprogress import progress_bar
@@ -34,7 +34,7 @@ LESSONS = {
     'lesson9': ('02a', '02b', '03', '04', '05'),
     'lesson10': ('05a', '05b', '06', '07'),
     'lesson11': ('07a', '08', '09', '09b', '09c', '10'),
-    'lesson12': ('10b', '10c', '11', '11a', '12', '12a', '12b', '12c'),
+    'lesson12': ('10b', '10c', '11', '11a', '11b', '11c', '12', '12a', '12b', '12c'),
     'tools': ('90', '91', '92'),
 }
 
@@ -240,6 +240,48 @@ def summary_table(results) -> str:
         table += (f"\n* figures from the small samples shipped with course_lib ({', '.join(samples)}), "
                   "not the full datasets: not the course's numbers.")
     return table
+
+# %% ../../nbs/90_tools_notebooks.ipynb #0458713d
+def machine_summary() -> dict:
+    "Where a run happened: the device course_lib picks, the GPU card, PyTorch, Python, CPU cores."
+    import platform
+    import torch
+    from course_lib.core import device_name
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()
+    card = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    return {'device': device_name(), 'card': card, 'torch': torch.__version__,
+            'python': platform.python_version(), 'cpu_cores': cores}
+
+def _report_markdown(report) -> str:
+    m = report['machine']
+    lines = ['# Course run', '',
+             f"{m['card'] or 'no GPU'} (device `{m['device']}`), {m['cpu_cores']} CPU cores; PyTorch {m['torch']}, "
+             f"Python {m['python']}; {report['date']}; {'quick mode' if report['quick'] else 'full sizes'}.", '',
+             '| notebook | status | seconds | headline metric | card |', '|---|---|---:|---|---|']
+    for r in report['notebooks']:
+        status = r['status'] if r['failed_cell'] is None else f"{r['status']} (cell {r['failed_cell']})"
+        metric = (r['metric'] or '-') + (' \\*' if r['samples'] else '')
+        lines.append(f"| {r['notebook']} | {status} | {r['seconds']:.1f} | {metric} | {r['card']} |")
+    if samples := sorted({s for r in report['notebooks'] for s in r['samples']}):
+        lines += ['', f"\\* measured on the bundled samples ({', '.join(samples)}), not the full datasets."]
+    if failed := [r for r in report['notebooks'] if r['error']]:
+        lines += ['', '## Failures', ''] + [f"- {r['notebook']}: `{r['error']}`" for r in failed]
+    return '\n'.join(lines) + '\n'
+
+def write_report(results, path, quick=False, machine=None) -> Path:
+    "Write `results` to `path` with the machine named: JSON for a `.json` file, else Markdown."
+    path = Path(path)
+    rows = [{'notebook': r.name, 'status': r.status, 'seconds': round(r.seconds, 1), 'metric': r.metric,
+             'card': r.device, 'failed_cell': r.failed_cell, 'error': r.error, 'samples': r.samples}
+            for r in results]
+    report = {'date': datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC'), 'quick': quick,
+              'machine': machine or machine_summary(), 'notebooks': rows}
+    text = json.dumps(report, indent=1) + '\n' if path.suffix == '.json' else _report_markdown(report)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f'.{path.name}.part')
+    tmp.write_text(text)
+    os.replace(tmp, path)   # a reader never sees half a report
+    return path
 
 # %% ../../nbs/90_tools_notebooks.ipynb #cefc4faf
 def _in_course_repo(folder: Path) -> bool:
