@@ -6,10 +6,10 @@ Docs: https://course-lib.github.io/course_lib/data.html.md"""
 
 # %% auto #0
 __all__ = ['DATASETS', 'MANIFEST', 'DOWNLOAD_TIMEOUT', 'home_dir', 'mirror_dir', 'offline_mode', 'samples_dir', 'show_path',
-           'DataWarning', 'writable_or_temp', 'cache_dir', 'archive_dir', 'data_dir', 'MirrorCopy', 'DatasetInfo',
-           'DataError', 'UnknownDatasetError', 'ChecksumError', 'DownloadError', 'ArchiveError', 'DataUnavailableError',
-           'get_dataset', 'file_digest', 'check_file', 'download_url', 'extract_archive', 'find_in_mirror',
-           'download_data', 'untar_data', 'DatasetStatus', 'dataset_status', 'get_mnist']
+           'DataWarning', 'writable_or_temp', 'cache_dir', 'archive_dir', 'data_dir', 'models_dir', 'MirrorCopy',
+           'DatasetInfo', 'DataError', 'UnknownDatasetError', 'ChecksumError', 'DownloadError', 'ArchiveError',
+           'DataUnavailableError', 'get_dataset', 'file_digest', 'check_file', 'download_url', 'extract_archive',
+           'find_in_mirror', 'download_data', 'untar_data', 'DatasetStatus', 'dataset_status', 'get_mnist']
 
 # %% ../nbs/00a_data.ipynb #7044c0e3
 import atexit
@@ -105,6 +105,9 @@ def _cache_roots() -> list[Path]:
 
 def archive_dir() -> Path: return _mkdir(cache_dir()/'archive')
 def data_dir() -> Path: return _mkdir(cache_dir()/'data')
+def models_dir() -> Path:
+    "Where trained weights and checkpoints go: `<cache>/models` (a temporary folder if the cache is read-only)."
+    return _mkdir(cache_dir()/'models')
 
 def _mkdir(path: Path) -> Path:
     path.mkdir(parents=True, exist_ok=True)

@@ -9,10 +9,10 @@ __all__ = ['hyper_defaults', 'Optimizer', 'sgd_step', 'l2_reg', 'weight_decay', 
            'average_grad', 'average_sqr_grad', 'step_count', 'debias', 'adam_step', 'adam_opt', 'adamw_opt',
            'lamb_step', 'lamb_opt']
 
-# %% ../nbs/09_optimizers.ipynb #e5b2575f
+# %% ../nbs/09_optimizers.ipynb #8aa7035b
 import torch
 
-# %% ../nbs/09_optimizers.ipynb #3ccedf66
+# %% ../nbs/09_optimizers.ipynb #2ee2625f
 def hyper_defaults(**defaults):
     "Decorator: the hyperparameters a stepper reads, with their default values."
     def attach(stepper):
@@ -23,7 +23,7 @@ def hyper_defaults(**defaults):
 # PyTorch's names for our hyperparameters, for the error message
 _TORCH_NAMES = {'betas': 'momentum and sqr_mom', 'weight_decay': 'wd'}
 
-# %% ../nbs/09_optimizers.ipynb #42839191
+# %% ../nbs/09_optimizers.ipynb #030c50b5
 class Optimizer(torch.optim.Optimizer):
     "A `torch.optim.Optimizer` whose `step` runs `steppers` in order on each parameter."
     def __init__(self, params, steppers, **hypers):
@@ -59,12 +59,12 @@ class Optimizer(torch.optim.Optimizer):
     def __getstate__(self):   # torch's leaves `steppers` out: a copy would lose them
         return {**super().__getstate__(), 'steppers': self.steppers}
 
-# %% ../nbs/09_optimizers.ipynb #7de6b58b
+# %% ../nbs/09_optimizers.ipynb #b4a866b3
 def sgd_step(p, grad, state, lr, **hypers):
     "Move `p` against the gradient: `p -= lr * grad`."
     p.add_(grad, alpha=-lr)
 
-# %% ../nbs/09_optimizers.ipynb #c3a94027
+# %% ../nbs/09_optimizers.ipynb #ea6eb506
 @hyper_defaults(wd=0.)
 def l2_reg(p, grad, state, wd, **hypers):
     "L2 regularisation: the gradient of the loss plus `wd * p`."
@@ -75,7 +75,7 @@ def weight_decay(p, grad, state, lr, wd, **hypers):
     "Decoupled weight decay: shrink `p` by `lr * wd` of itself."
     if wd: p.mul_(1 - lr * wd)
 
-# %% ../nbs/09_optimizers.ipynb #ce9437ec
+# %% ../nbs/09_optimizers.ipynb #8f3ca73f
 @hyper_defaults(momentum=0.9)
 def momentum_buffer(p, grad, state, momentum, **hypers):
     "Statistic: `buf = momentum * buf + grad`, SGD's decaying sum of gradients."
@@ -86,14 +86,14 @@ def momentum_step(p, grad, state, lr, **hypers):
     "Move `p` along the momentum buffer: `p -= lr * buf`."
     p.add_(state['momentum_buffer'], alpha=-lr)
 
-# %% ../nbs/09_optimizers.ipynb #cb3e9a1d
+# %% ../nbs/09_optimizers.ipynb #a4160d35
 def sgd_opt(params, lr=1e-3, momentum=0., wd=0.):
     "SGD with optional momentum and L2 regularisation, as `torch.optim.SGD`."
     if not momentum: return Optimizer(params, [l2_reg, sgd_step], lr=lr, wd=wd)
     steppers = [l2_reg, momentum_buffer, momentum_step]
     return Optimizer(params, steppers, lr=lr, momentum=momentum, wd=wd)
 
-# %% ../nbs/09_optimizers.ipynb #b480bde5
+# %% ../nbs/09_optimizers.ipynb #27a89dd1
 @hyper_defaults(momentum=0.9)
 def average_grad(p, grad, state, momentum, **hypers):
     "Statistic: the moving average of the gradient (the new one weighs `1 - momentum`)."
@@ -114,7 +114,7 @@ def debias(beta, step):
     "The total weight `1 - beta**step` of a moving average started at 0."
     return 1 - beta ** step
 
-# %% ../nbs/09_optimizers.ipynb #166ed292
+# %% ../nbs/09_optimizers.ipynb #cef73f29
 @hyper_defaults(eps=1e-8)
 def adam_step(p, grad, state, lr, momentum, sqr_mom, eps, **hypers):
     "Adam's move: the debiased average over the root of the debiased squares."
@@ -122,7 +122,7 @@ def adam_step(p, grad, state, lr, momentum, sqr_mom, eps, **hypers):
     denom = (state['sqr_avg'] / debias(sqr_mom, step)).sqrt_().add_(eps)
     p.addcdiv_(state['grad_avg'], denom, value=-lr / debias(momentum, step))
 
-# %% ../nbs/09_optimizers.ipynb #9d7b3668
+# %% ../nbs/09_optimizers.ipynb #9266c736
 _ADAM_STATS = [step_count, average_grad, average_sqr_grad]
 
 def adam_opt(params, lr=1e-3, momentum=0.9, sqr_mom=0.999, eps=1e-8, wd=0.):
@@ -135,7 +135,7 @@ def adamw_opt(params, lr=1e-3, momentum=0.9, sqr_mom=0.999, eps=1e-8, wd=1e-2):
     return Optimizer(params, [weight_decay, *_ADAM_STATS, adam_step], lr=lr,
                      momentum=momentum, sqr_mom=sqr_mom, eps=eps, wd=wd)
 
-# %% ../nbs/09_optimizers.ipynb #c726ffd1
+# %% ../nbs/09_optimizers.ipynb #7b0541eb
 @hyper_defaults(eps=1e-6, wd=0.)
 def lamb_step(p, grad, state, lr, momentum, sqr_mom, eps, wd, **hypers):
     "LAMB's move: Adam's direction plus `wd * p`, scaled to `lr` times `p`'s norm."

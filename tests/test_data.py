@@ -340,3 +340,16 @@ def test_status_notes_say_when_a_copy_is_incomplete(home, monkeypatch):
     assert dataset_status('wikitext-2').note == 'valid+test only'
     assert dataset_status('mnist').note == ''
     assert 'not the bundled' in dataset_status('mnist_sample').note
+
+
+def test_models_dir_is_in_the_cache(home):
+    folder = data.models_dir()
+    assert folder == home/'models' and folder.is_dir()
+
+
+def test_models_dir_falls_back_to_a_temporary_folder(unwritable_home):
+    with pytest.warns(UserWarning, match='cannot be written'):
+        folder = data.models_dir()
+    assert folder.is_dir() and folder.name == 'models'
+    assert unwritable_home not in folder.parents
+    (folder/'weights.pth').write_bytes(b'ok')   # writable: a model can be saved there
