@@ -82,3 +82,16 @@ def test_mixed_precision_defaults_to_bf16_on_cpu_with_float32_predictions():
     assert amp.dtype == torch.bfloat16 and not amp.scaler.is_enabled()
     preds, _ = learn.get_preds()
     assert preds.dtype == torch.float32
+
+
+def test_mixed_precision_channels_last_trains_a_convnet():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(),
+                          nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2))
+    x, y = torch.randn(64, 3, 8, 8), torch.randint(0, 2, (64,))
+    dls = DataBunch(DataLoader(ArrayDataset(x, y), 32), DataLoader(ArrayDataset(x, y), 32), c=2)
+    before = model[0].weight.detach().clone()
+    learn = Learner(model, dls, lr=1e-2, device='cpu', cbs=MixedPrecision(channels_last=True))
+    with patch_env(COURSE_LIB_PROGRESS='quiet'): learn.fit(1)
+    assert model[0].weight.is_contiguous(memory_format=torch.channels_last)
+    assert not torch.equal(model[0].weight.detach(), before)
