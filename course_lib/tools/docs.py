@@ -266,7 +266,8 @@ def _autodoc_docstring(app, what, name, obj, options, lines):
 def _autodoc_signature(app, what, name, obj, options, signature, return_annotation):
     "autodoc hook: the signature a `functools.wraps` wrapper is called with, not the wrapped function's."
     if what not in ('function', 'method') or not hasattr(obj, '__wrapped__'): return None
-    sig = inspect.signature(obj, follow_wrapped=False)
+    try: sig = inspect.signature(obj, follow_wrapped=False)
+    except (TypeError, ValueError): return None   # e.g. `functools.lru_cache`: autodoc's own
     ret = '' if sig.return_annotation is inspect.Signature.empty else inspect.formatannotation(sig.return_annotation)
     return str(sig.replace(return_annotation=inspect.Signature.empty)), ret or None
 
