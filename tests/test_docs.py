@@ -21,7 +21,10 @@ browser = pytest.mark.skipif(CHROMIUM is None, reason='headless Chromium is not 
                              '(Debian package `chromium`; .ci/run installs it)')
 # The docs builder's own pages explain the markers it removes; everywhere else they must never appear.
 ABOUT_MARKERS = {'92_tools_docs.html', 'course_lib.tools.docs.html', 'contributing.html'}
-MAX_SITE_BYTES = 10_000_000
+# Fixed assets (theme, MathJax, search index) take about 4 MB; each notebook page, with its figures and
+# the Markdown copy for llms.txt, about 0.1-0.3 MB. A page over MAX_PAGE_BYTES is an output to trim.
+MAX_SITE_BYTES = 20_000_000
+MAX_PAGE_BYTES = 1_000_000
 # TeX that MathJax should have turned into formulas; left as text it means a formula did not render.
 RAW_TEX = re.compile(r'\$|\\(sqrt|frac|sum|cdot|times|left|right|begin|mathrm|text|partial)\b|\\[(\[]|\^\{|_\{')
 
@@ -189,6 +192,8 @@ def test_site_is_small_and_holds_no_build_cache(site):
     files = [p for p in out.rglob('*') if p.is_file()]
     size = sum(p.stat().st_size for p in files)
     assert size <= MAX_SITE_BYTES, f'the site is {size / 1e6:.1f} MB (limit {MAX_SITE_BYTES / 1e6:.0f} MB)'
+    big = {p.name: p.stat().st_size for p in files if p.suffix == '.html' and p.stat().st_size > MAX_PAGE_BYTES}
+    assert not big, f'pages over {MAX_PAGE_BYTES / 1e6:.0f} MB (trim their outputs): {big}'
     assert not (out/'.doctrees').exists(), "Sphinx's cache is inside the deploy folder"
     scripts = [p.name for p in out.glob('*.html') if re.search(r'<script[^>]*fontawesome\.js', p.read_text())]
     assert not scripts, f'pages still load the 1.5 MB Font Awesome script: {scripts}'
