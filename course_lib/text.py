@@ -39,28 +39,30 @@ def read_text(path) -> str:
     return Path(path).read_text(encoding='utf-8')
 
 def texts_from_folders(path, folders) -> tuple[list[str], list[str]]:
-    "The `*.txt` files in `path/folder` for each of `folders`, labelled with the folder's name."
+    "The `*.txt` files in `path/folder` for each of `folders`, labelled by folder."
     texts, labels = [], []
     for folder in folders:
         files = sorted((Path(path)/folder).glob('*.txt'))
         if not files:
-            raise FileNotFoundError(f"{show_path(Path(path)/folder)} holds no .txt files; "
-                                    f"give the folder that contains {list(folders)}.")
+            raise FileNotFoundError(f"{show_path(Path(path)/folder)} holds no .txt "
+                                    "files; give the folder that contains "
+                                    f"{list(folders)}.")
         texts += [read_text(f) for f in files]
         labels += [folder] * len(files)
     return texts, labels
 
 # %% ../nbs/12_text.ipynb #d3ac010c
-def texts_from_csv(path, text_col='text', label_col='label', valid_col='is_valid') -> dict:
-    "`{'train': (texts, labels), 'valid': (texts, labels)}` from a CSV with an is-valid column."
+def texts_from_csv(path, text_col='text', label_col='label', valid_col='is_valid'):
+    "`{'train': (texts, labels), 'valid': (texts, labels)}` from a CSV file."
     with open(path, newline='', encoding='utf-8') as f: rows = list(csv.DictReader(f))
     missing = {text_col, label_col, valid_col} - set(rows[0] if rows else ())
     if missing:
-        raise ValueError(f"{show_path(path)} has no column {sorted(missing)}; pass the names "
-                         "of its text, label and is-valid columns.")
+        raise ValueError(f"{show_path(path)} has no column {sorted(missing)}; pass the "
+                         "names of its text, label and is-valid columns.")
     splits = {'train': ([], []), 'valid': ([], [])}
     for row in rows:
-        split = 'valid' if row[valid_col].strip().lower() in ('true', '1', 'yes') else 'train'
+        is_valid = row[valid_col].strip().lower() in ('true', '1', 'yes')
+        split = 'valid' if is_valid else 'train'
         splits[split][0].append(row[text_col])
         splits[split][1].append(row[label_col])
     return splits
@@ -72,8 +74,9 @@ def load_imdb(path) -> dict:
     if (path/'texts.csv').exists():          # the imdb_sample layout
         return {**texts_from_csv(path/'texts.csv'), 'unsup': []}
     if not (path/'train').is_dir():
-        raise FileNotFoundError(f"{show_path(path)} holds neither texts.csv nor train/: give "
-                                "the folder from untar_data('imdb') or untar_data('imdb_sample').")
+        raise FileNotFoundError(f"{show_path(path)} holds neither texts.csv nor "
+                                "train/: give the folder from untar_data('imdb') or "
+                                "untar_data('imdb_sample').")
     unsup = texts_from_folders(path, ['unsup'])[0] if (path/'unsup').is_dir() else []
     return {'train': texts_from_folders(path/'train', ['neg', 'pos']),
             'valid': texts_from_folders(path/'test', ['neg', 'pos']), 'unsup': unsup}
@@ -81,14 +84,15 @@ def load_imdb(path) -> dict:
 # %% ../nbs/12_text.ipynb #a17f4e10
 TK_UNK, TK_PAD, TK_BOS, TK_EOS, TK_FLD = 'xxunk', 'xxpad', 'xxbos', 'xxeos', 'xxfld'
 TK_REP, TK_WREP, TK_UP, TK_MAJ = 'xxrep', 'xxwrep', 'xxup', 'xxmaj'
-SPECIAL_TOKENS = (TK_UNK, TK_PAD, TK_BOS, TK_EOS, TK_FLD, TK_REP, TK_WREP, TK_UP, TK_MAJ)
+SPECIAL_TOKENS = (TK_UNK, TK_PAD, TK_BOS, TK_EOS, TK_FLD,
+                  TK_REP, TK_WREP, TK_UP, TK_MAJ)
 
 # %% ../nbs/12_text.ipynb #1f6abb56
 _BREAK = re.compile(r'<\s*br\s*/?\s*>', re.IGNORECASE)
 _TAG = re.compile(r'</?[a-zA-Z][^<>]{0,60}>')
 
 def fix_html(text: str) -> str:
-    "`<br />` to a line break, other tags dropped, entities decoded, WikiText's markers undone."
+    "`<br />` to a line break, tags dropped, entities decoded, WikiText's `@` undone."
     text = text.replace('<unk>', f' {TK_UNK} ')
     text = _TAG.sub(' ', _BREAK.sub('\n', text))
     text = text.replace(' @-@ ', '-').replace(' @,@ ', ',').replace(' @.@ ', '.')
@@ -131,7 +135,8 @@ def deal_caps(tokens: list[str]) -> list[str]:
     "`'Great'` -> `'xxmaj', 'great'`; every token comes out lower-cased."
     out = []
     for token in tokens:
-        if token[:1].isupper() and (len(token) == 1 or token[1:].islower()): out.append(TK_MAJ)
+        if token[:1].isupper() and (len(token) == 1 or token[1:].islower()):
+            out.append(TK_MAJ)
         out.append(token.lower())
     return out
 
@@ -153,17 +158,19 @@ def _spacy():
 
 @lru_cache(maxsize=None)
 def spacy_tokenizer(lang='en'):
-    "spaCy's rule-based tokenizer for `lang` (no trained model needed), loaded once per process."
+    "spaCy's rule-based tokenizer for `lang` (no trained model), one per process."
     return _spacy().blank(lang).tokenizer
 
 def _rule_source(rule) -> str:
     try: return inspect.getsource(rule)
-    except (OSError, TypeError): return f'{rule.__qualname__}:{rule.__code__.co_code.hex()}'
+    except (OSError, TypeError):   # no source file: the bytecode stands in
+        return f'{rule.__qualname__}:{rule.__code__.co_code.hex()}'
 
 class Tokenizer:
-    "spaCy's tokenizer between pre rules (text -> text) and post rules (tokens -> tokens)."
+    "spaCy's tokenizer between pre rules (on the text) and post rules (on the tokens)."
     def __init__(self, lang='en', pre_rules=PRE_RULES, post_rules=POST_RULES):
-        self.lang, self.pre_rules, self.post_rules = lang, tuple(pre_rules), tuple(post_rules)
+        self.lang = lang
+        self.pre_rules, self.post_rules = tuple(pre_rules), tuple(post_rules)
 
     def __call__(self, texts: list[str]) -> list[list[str]]:
         "The token list of each text in `texts`."
@@ -184,15 +191,16 @@ class Tokenizer:
 # %% ../nbs/12_text.ipynb #9ec931f0
 def default_workers() -> int:
     "How many worker processes to use: one per core this process may run on."
-    return len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()
+    if hasattr(os, 'sched_getaffinity'): return len(os.sched_getaffinity(0))
+    return os.cpu_count()
 
 def tokenize_parallel(texts, tok=None, n_workers=None, chunk=1000, show_progress=True):
     "Token lists of `texts`, in chunks of `chunk` texts run by `n_workers` processes."
     tok = tok or Tokenizer()
     n_workers = default_workers() if n_workers is None else n_workers
     chunks = [texts[i:i + chunk] for i in range(0, len(texts), chunk)]
-    def bar(parts):   # fastprogress prints even with display=False: no bar at all when quiet
-        return progress_bar(parts, total=len(chunks), leave=False) if show_progress else parts
+    def bar(parts):   # fastprogress prints even with display=False: no bar when quiet
+        return progress_bar(parts, total=len(chunks)) if show_progress else parts
     if n_workers <= 1 or len(chunks) <= 1:
         return [tokens for part in bar(map(tok, chunks)) for tokens in part]
     with ProcessPoolExecutor(n_workers) as pool:
@@ -202,14 +210,14 @@ def tokenize_parallel(texts, tok=None, n_workers=None, chunk=1000, show_progress
 _SEP = '\x1f'   # the ASCII unit separator joins the tokens of a text in the cache file
 
 def token_cache_path(texts, tok, name: str) -> Path:
-    "Where the tokens of `texts` by `tok` are kept: named `name`, keyed on rules and texts."
+    "Where the tokens of `texts` by `tok` are kept: `name` and a key (rules, texts)."
     digest = hashlib.sha256(tok.fingerprint().encode())
     for text in texts: digest.update(text.encode() + b'\0')
     return cache_dir()/'tokens'/f'{name}-{digest.hexdigest()[:20]}.pkl'
 
 def tokenize(texts, tok=None, cache: str | None = None, n_workers=None, chunk=1000,
              show_progress=True) -> list[list[str]]:
-    "Token lists of `texts` made in parallel, read from the cache `cache` (a name) when there."
+    "Token lists of `texts`, made in parallel, or read from the cache named `cache`."
     tok = tok or Tokenizer()
     texts = [text.replace(_SEP, ' ') for text in texts]
     path = token_cache_path(texts, tok, cache) if cache else None
@@ -219,8 +227,9 @@ def tokenize(texts, tok=None, cache: str | None = None, n_workers=None, chunk=10
     if path:
         path.parent.mkdir(parents=True, exist_ok=True)
         for old in path.parent.glob(f'{cache}-*.pkl'): old.unlink(missing_ok=True)
-        tmp = path.with_name(f'.{path.name}.{os.getpid()}')   # written whole, then renamed
-        with open(tmp, 'wb') as f: pickle.dump([_SEP.join(t) for t in tokens], f, protocol=5)
+        tmp = path.with_name(f'.{path.name}.{os.getpid()}')   # written whole, renamed
+        with open(tmp, 'wb') as f:
+            pickle.dump([_SEP.join(t) for t in tokens], f, protocol=5)
         os.replace(tmp, path)
     return tokens
 
@@ -233,10 +242,12 @@ class Vocab:
         if TK_UNK not in self.stoi: raise ValueError(f"A vocabulary needs {TK_UNK!r}.")
 
     @classmethod
-    def from_tokens(cls, token_lists, max_size=60_000, min_freq=2, special=SPECIAL_TOKENS):
-        "The vocabulary of `token_lists`: at most `max_size` tokens seen `min_freq` times."
+    def from_tokens(cls, token_lists, max_size=60_000, min_freq=2,
+                    special=SPECIAL_TOKENS):
+        "The vocabulary of `token_lists`: `max_size` tokens seen `min_freq` times."
         counts = Counter(token for tokens in token_lists for token in tokens)
-        words = [t for t, n in counts.most_common() if n >= min_freq and t not in special]
+        words = [t for t, n in counts.most_common()
+                 if n >= min_freq and t not in special]
         return cls(list(special) + words[:max(max_size - len(special), 0)])
 
     def __len__(self): return len(self.itos)
@@ -254,11 +265,11 @@ class Vocab:
 
 # %% ../nbs/12_text.ipynb #f75aa031
 class LMLoader:
-    "Batches `(x, y)` of `bs` rows and `bptt` columns from the texts joined into one stream."
+    "Batches `(x, y)` of `bs` rows, `bptt` columns from the texts joined in a stream."
     def __init__(self, docs, bs=64, bptt=70, shuffle=False):
         self.dataset, self.bs, self.bptt, self.shuffle = docs, bs, bptt, shuffle
         self.n_tokens = sum(len(doc) for doc in docs)
-        self.row_len = (self.n_tokens - 1) // bs   # one token more is needed for the last y
+        self.row_len = (self.n_tokens - 1) // bs   # the last y needs one token more
         if self.row_len < 1:
             raise ValueError(f"{self.n_tokens} tokens cannot fill {bs} rows; "
                              "use a smaller bs or more text.")
@@ -266,7 +277,8 @@ class LMLoader:
     def __len__(self): return math.ceil(self.row_len / self.bptt)
 
     def __iter__(self):
-        order = torch.randperm(len(self.dataset)) if self.shuffle else range(len(self.dataset))
+        n_docs = len(self.dataset)
+        order = torch.randperm(n_docs) if self.shuffle else range(n_docs)
         stream = torch.cat([self.dataset[i] for i in order])
         n = self.row_len
         x = stream[:self.bs * n].view(self.bs, n)        # (bs, row_len)
@@ -276,7 +288,7 @@ class LMLoader:
 
 # %% ../nbs/12_text.ipynb #eca78e7d
 def lm_databunch(train_docs, valid_docs, vocab, bs=64, bptt=70) -> DataBunch:
-    "Language-model loaders: training texts shuffled each epoch, validation texts in order."
+    "Language-model loaders: training texts shuffled each epoch, validation in order."
     return DataBunch(LMLoader(train_docs, bs, bptt, shuffle=True),
                      LMLoader(valid_docs, bs, bptt), c=len(vocab))
 
@@ -285,7 +297,8 @@ class TextDataset(Dataset):
     "Numericalised texts and their label indices: item `i` is `(ids, label)`."
     def __init__(self, docs, labels):
         if len(docs) != len(labels):
-            raise ValueError(f"{len(docs)} texts but {len(labels)} labels: give one label a text.")
+            raise ValueError(f"{len(docs)} texts but {len(labels)} labels: give one "
+                             "label per text.")
         self.docs, self.labels = docs, torch.as_tensor(labels)
         self.lengths = [len(doc) for doc in docs]
 
@@ -293,7 +306,7 @@ class TextDataset(Dataset):
     def __getitem__(self, i): return self.docs[i], self.labels[i]
 
 def pad_collate(samples, pad_idx=1, pad_first=False):
-    "`[(ids, label), ...]` -> `((tokens, lengths), labels)`, tokens padded to the longest."
+    "`[(ids, label), ...]` -> `((tokens, lengths), labels)`, padded to the longest."
     lengths = torch.tensor([len(ids) for ids, _ in samples])
     tokens = torch.full((len(samples), int(lengths.max())), pad_idx, dtype=torch.long)
     for row, (ids, _) in enumerate(samples):
@@ -308,11 +321,12 @@ class SortSampler(Sampler):
     def __len__(self): return math.ceil(len(self.lengths) / self.bs)
 
     def __iter__(self):
-        order = sorted(range(len(self.lengths)), key=self.lengths.__getitem__, reverse=True)
+        order = sorted(range(len(self.lengths)), key=self.lengths.__getitem__,
+                       reverse=True)
         return iter([order[i:i + self.bs] for i in range(0, len(order), self.bs)])
 
 class SortishSampler(SortSampler):
-    "Shuffled batches of `bs` indices, each of texts of similar length, the longest first."
+    "Shuffled batches of `bs` indices of texts of similar length, the longest first."
     def __init__(self, lengths, bs, chunk_batches=50):
         super().__init__(lengths, bs)
         self.chunk = bs * chunk_batches
@@ -325,7 +339,8 @@ class SortishSampler(SortSampler):
             batches += [chunk[i:i + self.bs] for i in range(0, len(chunk), self.bs)]
         first = max(range(len(batches)), key=lambda b: key(batches[b][0]))
         rest = batches[:first] + batches[first + 1:]
-        return iter([batches[first]] + [rest[i] for i in torch.randperm(len(rest)).tolist()])
+        shuffled = [rest[i] for i in torch.randperm(len(rest)).tolist()]
+        return iter([batches[first]] + shuffled)
 
 # %% ../nbs/12_text.ipynb #963fdc7f
 def encode_labels(labels, classes=None) -> tuple[list[int], list]:
@@ -333,11 +348,12 @@ def encode_labels(labels, classes=None) -> tuple[list[int], list]:
     classes = sorted(set(labels)) if classes is None else list(classes)
     index = {c: i for i, c in enumerate(classes)}
     unknown = sorted(set(labels) - set(index))
-    if unknown: raise ValueError(f"Labels {unknown[:5]} are not among the classes {classes}.")
+    if unknown:
+        raise ValueError(f"Labels {unknown[:5]} are not among the classes {classes}.")
     return [index[label] for label in labels], classes
 
 def clas_databunch(train_ds, valid_ds, bs=64, pad_idx=1, c=None) -> DataBunch:
-    "Classifier loaders: sortish shuffled training batches, sorted validation batches, padded."
+    "Classifier loaders: sortish training batches, sorted validation batches, padded."
     collate = partial(pad_collate, pad_idx=pad_idx)
     train_dl = DataLoader(train_ds, batch_sampler=SortishSampler(train_ds.lengths, bs),
                           collate_fn=collate)
