@@ -51,8 +51,8 @@ class LSTMLayer(nn.Module):
     def forward(self, x, state=None):
         h, c = _zero_state(x, self.nh) if state is None else state
         outputs = []
-        for t in range(x.shape[1]):                    # one step per token
-            h, c = self.cell(x[:, t], (h, c))
+        for x_t in x.unbind(dim=1):                    # one step per token
+            h, c = self.cell(x_t, (h, c))
             outputs.append(h)
         return torch.stack(outputs, dim=1), (h, c)
 
@@ -73,8 +73,8 @@ class FastLSTMLayer(LSTMLayer):
         h, c = _zero_state(x, self.nh) if state is None else state
         x_gates = self.cell.ih(x)                      # (bs, sl, 4*nh): every step
         outputs = []
-        for t in range(x.shape[1]):                    # only the recurrence is serial
-            h, c = lstm_update(x_gates[:, t] + self.cell.hh(h), c)
+        for x_t in x_gates.unbind(dim=1):              # only the recurrence is serial
+            h, c = lstm_update(x_t + self.cell.hh(h), c)
             outputs.append(h)
         return torch.stack(outputs, dim=1), (h, c)
 
