@@ -267,7 +267,7 @@ class RNNTrainer(Callback):
         self.hook, self.outputs = None, None
 
 class GradientClipping(Callback):
-    "After each backward pass, scale the gradients down to a norm of at most `max_norm`."
+    "After each backward pass, clip the gradients to a total norm of `max_norm`."
     def __init__(self, max_norm=0.1): self.max_norm = max_norm
 
     def after_backward(self, learn):

@@ -46,7 +46,7 @@ def freeze_to(model, splitter, n):
 class PackedAWDLSTM(AWDLSTM):
     "`AWDLSTM` for padded batches of whole texts: packed sequences, zero start state."
     def forward(self, x, lengths):
-        "Tokens `(bs, sl)` padded at the end, lengths `(bs,)` -> outputs (as `AWDLSTM`)."
+        "Tokens `(bs, sl)` padded at the end, lengths `(bs,)` -> as `AWDLSTM.forward`."
         lengths = lengths.cpu()     # pack_padded_sequence plans on the host
         out = self.input_dp(self.embedding(x))         # (bs, sl, emb_sz)
         for rnn, hidden_dp in zip(self.rnns, self.hidden_dps):
