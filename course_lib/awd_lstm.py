@@ -20,7 +20,7 @@ from .callbacks import Callback
 
 # %% ../nbs/12a_awd_lstm.ipynb #196ac530
 def lstm_update(gates, c):
-    "New `(h, c)` from the summed gate pre-activations `gates` and the old cell state `c`."
+    "New `(h, c)` from the summed gate pre-activations `gates` and the old cell state."
     i, f, g, o = gates.chunk(4, dim=1)                 # (bs, 4*nh) -> 4 x (bs, nh)
     c = f.sigmoid() * c + i.sigmoid() * g.tanh()       # forget some, write some
     h = o.sigmoid() * c.tanh()                         # show some of the cell state
@@ -30,8 +30,8 @@ class LSTMCell(nn.Module):
     "One LSTM step from scratch, with `nn.LSTM`'s weight layout (gates i, f, g, o)."
     def __init__(self, ni, nh):
         super().__init__()
-        self.ih = nn.Linear(ni, 4 * nh)   # the four gates' weights for the input, stacked
-        self.hh = nn.Linear(nh, 4 * nh)   # ... and for the previous hidden state
+        self.ih = nn.Linear(ni, 4 * nh)   # the four gates' input weights, stacked
+        self.hh = nn.Linear(nh, 4 * nh)   # ... and their weights for the previous h
 
     def forward(self, x, state):
         h, c = state                                   # (bs, nh) each
@@ -43,7 +43,7 @@ def _zero_state(x, nh):
     return zeros, zeros
 
 class LSTMLayer(nn.Module):
-    "Run an `LSTMCell` along the sequence: `(bs, sl, ni)` -> `(bs, sl, nh)` and `(h, c)`."
+    "Run an `LSTMCell` along a sequence: `(bs, sl, ni)` -> `(bs, sl, nh)`, `(h, c)`."
     def __init__(self, ni, nh):
         super().__init__()
         self.nh, self.cell = nh, LSTMCell(ni, nh)
@@ -51,19 +51,19 @@ class LSTMLayer(nn.Module):
     def forward(self, x, state=None):
         h, c = _zero_state(x, self.nh) if state is None else state
         outputs = []
-        for t in range(x.shape[1]):                    # one step per token
-            h, c = self.cell(x[:, t], (h, c))
+        for x_t in x.unbind(dim=1):                    # one step per token
+            h, c = self.cell(x_t, (h, c))
             outputs.append(h)
         return torch.stack(outputs, dim=1), (h, c)
 
 # %% ../nbs/12a_awd_lstm.ipynb #dbf24fde
 def copy_lstm_weights(layer, lstm):
-    "Copy a one-layer `nn.LSTM`'s weights into our `LSTMLayer` (in place); returns `layer`."
+    "Copy a one-layer `nn.LSTM`'s weights into our `LSTMLayer`, in place; returns it."
     cell = layer.cell
+    pairs = [(cell.ih.weight, lstm.weight_ih_l0), (cell.ih.bias, lstm.bias_ih_l0),
+             (cell.hh.weight, lstm.weight_hh_l0), (cell.hh.bias, lstm.bias_hh_l0)]
     with torch.no_grad():
-        for ours, theirs in [(cell.ih.weight, lstm.weight_ih_l0), (cell.ih.bias, lstm.bias_ih_l0),
-                             (cell.hh.weight, lstm.weight_hh_l0), (cell.hh.bias, lstm.bias_hh_l0)]:
-            ours.copy_(theirs)
+        for ours, theirs in pairs: ours.copy_(theirs)
     return layer
 
 # %% ../nbs/12a_awd_lstm.ipynb #75e8cf5f
@@ -71,16 +71,16 @@ class FastLSTMLayer(LSTMLayer):
     "`LSTMLayer` that projects the whole input sequence in one matmul before the loop."
     def forward(self, x, state=None):
         h, c = _zero_state(x, self.nh) if state is None else state
-        x_gates = self.cell.ih(x)                      # (bs, sl, 4*nh), all steps at once
+        x_gates = self.cell.ih(x)                      # (bs, sl, 4*nh): every step
         outputs = []
-        for t in range(x.shape[1]):                    # only the recurrent part is serial
-            h, c = lstm_update(x_gates[:, t] + self.cell.hh(h), c)
+        for x_t in x_gates.unbind(dim=1):              # only the recurrence is serial
+            h, c = lstm_update(x_t + self.cell.hh(h), c)
             outputs.append(h)
         return torch.stack(outputs, dim=1), (h, c)
 
 # %% ../nbs/12a_awd_lstm.ipynb #a608302b
 def dropout_mask(x, size, p):
-    "A mask of `size` like `x`: 0 with probability `p`, else 1/(1-p), so the mean stays 1."
+    "A mask of `size` like `x`: 0 with probability `p`, else 1/(1-p); its mean is 1."
     return x.new_empty(size).bernoulli_(1 - p).div_(1 - p)
 
 class RNNDropout(nn.Module):
@@ -95,13 +95,13 @@ class RNNDropout(nn.Module):
 
 # %% ../nbs/12a_awd_lstm.ipynb #71253c0a
 class WeightDropout(nn.Module):
-    "DropConnect on `module`'s weights `names`: new masks on them every training forward."
+    "DropConnect on `module`'s weights `names`: new masks at every training forward."
     def __init__(self, module, weight_p, names=('weight_hh_l0',)):
         super().__init__()
         self.module, self.weight_p, self.names = module, weight_p, tuple(names)
         for name in self.names:
             weight = getattr(module, name)
-            # the trained weight lives here as a leaf; the module keeps only a plain tensor
+            # the trained weight lives here, a leaf; the module gets a plain tensor
             self.register_parameter(f'{name}_raw', nn.Parameter(weight.detach()))
             del module._parameters[name]
         self._set_weights()
@@ -118,7 +118,7 @@ class WeightDropout(nn.Module):
     def forward(self, *args, **kwargs):
         self._set_weights()
         with warnings.catch_warnings():
-            # cuDNN copies weights that are not in one flat buffer, and warns at every call
+            # cuDNN copies weights that are not in one flat buffer, and warns each call
             warnings.filterwarnings('ignore', message='RNN module weights are not part')
             return self.module(*args, **kwargs)
 
@@ -129,7 +129,7 @@ class WeightDropout(nn.Module):
 
 # %% ../nbs/12a_awd_lstm.ipynb #8af4afb4
 class EmbeddingDropout(nn.Module):
-    "Drop whole rows of `emb`'s matrix, so a dropped word vanishes from the whole batch."
+    "Drop whole rows of `emb`'s matrix: a dropped word vanishes from the whole batch."
     def __init__(self, emb, embed_p):
         super().__init__()
         self.emb, self.embed_p = emb, embed_p
@@ -167,7 +167,8 @@ class AWDLSTM(nn.Module):
 
     def _zero_hidden(self, bs):
         weight = self.embedding.emb.weight              # zeros of its dtype and device
-        return [(weight.new_zeros(1, bs, rnn.module.hidden_size),) * 2 for rnn in self.rnns]
+        return [(weight.new_zeros(1, bs, rnn.module.hidden_size),) * 2
+                for rnn in self.rnns]
 
     def forward(self, x):
         "Token ids `(bs, sl)` -> the last layer's output after and before its dropout."
@@ -184,7 +185,7 @@ class AWDLSTM(nn.Module):
 
 # %% ../nbs/12a_awd_lstm.ipynb #2d1bf7ad
 class LinearDecoder(nn.Module):
-    "Dropout, then a linear layer from hidden vectors to one score per word of the vocab."
+    "Dropout, then a linear layer from hidden vectors to one score per word."
     def __init__(self, n_out, n_hid, output_p=0.1, tie_encoder=None, bias=True):
         super().__init__()
         self.output_dp = RNNDropout(output_p)
@@ -196,7 +197,7 @@ class LinearDecoder(nn.Module):
     def forward(self, x): return self.decoder(self.output_dp(x))
 
 class LanguageModel(nn.Module):
-    "An encoder and a decoder: token ids `(bs, sl)` -> next-token scores `(bs, sl, vocab)`."
+    "Encoder and decoder: token ids `(bs, sl)` -> next-token scores `(bs, sl, vocab)`."
     def __init__(self, encoder, decoder):
         super().__init__()
         self.encoder, self.decoder = encoder, decoder
@@ -212,10 +213,12 @@ def get_language_model(vocab_sz, emb_sz=300, n_hid=300, n_layers=2, pad_token=1,
                        output_p=0.1, hidden_p=0.15, input_p=0.25, embed_p=0.02,
                        weight_p=0.2, drop_mult=1., tie_weights=True, bias=True):
     "An AWD-LSTM language model; `drop_mult` scales all five dropout probabilities."
-    encoder = AWDLSTM(vocab_sz, emb_sz, n_hid, n_layers, pad_token, hidden_p * drop_mult,
-                      input_p * drop_mult, embed_p * drop_mult, weight_p * drop_mult)
+    hidden_p, input_p, embed_p, weight_p, output_p = (
+        p * drop_mult for p in (hidden_p, input_p, embed_p, weight_p, output_p))
+    encoder = AWDLSTM(vocab_sz, emb_sz, n_hid, n_layers, pad_token, hidden_p, input_p,
+                      embed_p, weight_p)
     tied = encoder.embedding.emb if tie_weights else None
-    decoder = LinearDecoder(vocab_sz, emb_sz, output_p * drop_mult, tied, bias)
+    decoder = LinearDecoder(vocab_sz, emb_sz, output_p, tied, bias)
     return LanguageModel(encoder, decoder)
 
 # %% ../nbs/12a_awd_lstm.ipynb #b113f76d
@@ -232,8 +235,9 @@ def find_encoder(model):
     "The first `AWDLSTM` inside `model` (which may be wrapped, e.g. by DDP)."
     for module in model.modules():
         if isinstance(module, AWDLSTM): return module
-    raise ValueError(f"{type(model).__name__} holds no AWDLSTM, whose outputs RNNTrainer "
-                     "reads: build the model with get_language_model or around AWDLSTM.")
+    raise ValueError(f"{type(model).__name__} holds no AWDLSTM, whose outputs "
+                     "RNNTrainer reads: build the model with get_language_model, "
+                     "or around an AWDLSTM.")
 
 class RNNTrainer(Callback):
     "Reset the hidden state each epoch; add AR and TAR penalties to the training loss."
@@ -263,7 +267,7 @@ class RNNTrainer(Callback):
         self.hook, self.outputs = None, None
 
 class GradientClipping(Callback):
-    "After each backward pass, rescale the gradients to a total norm of at most `max_norm`."
+    "After each backward pass, clip the gradients to a total norm of `max_norm`."
     def __init__(self, max_norm=0.1): self.max_norm = max_norm
 
     def after_backward(self, learn):

@@ -1,0 +1,99 @@
+"""ULMFiT's classifier: packed sequences with CPU lengths from any device, padding-free pooling, groups, freezing."""
+import pytest
+import torch
+
+import course_lib.ulmfit as ulmfit
+from course_lib.awd_lstm import get_language_model
+from course_lib.core import default_device
+from course_lib.ulmfit import (classifier_splitter, freeze_to, get_text_classifier, lm_splitter,
+                               masked_concat_pool)
+
+
+def _padded(lengths, vocab_sz=50, pad=1):
+    texts = [torch.randint(2, vocab_sz, (n,)) for n in lengths]
+    tokens = torch.full((len(texts), max(lengths)), pad)
+    for row, text in enumerate(texts): tokens[row, :len(text)] = text
+    return texts, tokens, torch.tensor(lengths)
+
+
+def _check_on(device, monkeypatch):
+    "Padded batch == each text alone, with the lengths on `device`; pack_padded_sequence sees CPU lengths."
+    seen = []
+    real_pack = ulmfit.pack_padded_sequence
+    def watching(input, lengths, *args, **kwargs):
+        seen.append(lengths.device.type)
+        return real_pack(input, lengths, *args, **kwargs)
+    monkeypatch.setattr(ulmfit, 'pack_padded_sequence', watching)
+    torch.manual_seed(0)
+    clf = get_text_classifier(50, 3, emb_sz=8, n_hid=16, n_layers=2).to(device).eval()
+    texts, tokens, lengths = _padded([9, 2, 5, 7])
+    with torch.no_grad():
+        batch = clf(tokens.to(device), lengths.to(device))
+        alone = torch.cat([clf(t[None].to(device), torch.tensor([len(t)], device=device)) for t in texts])
+    torch.testing.assert_close(batch, alone, atol=1e-5, rtol=1e-5)
+    assert batch.device.type == torch.device(device).type
+    assert seen and set(seen) == {'cpu'}, seen
+
+
+def test_classifier_runs_with_lengths_on_the_models_device(monkeypatch):
+    _check_on(default_device(), monkeypatch)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA: 2019 failed with CUDA lengths')
+def test_classifier_runs_with_lengths_on_cuda(monkeypatch):
+    _check_on(torch.device('cuda'), monkeypatch)
+
+
+def test_padding_would_change_the_result_without_packing():
+    "The check above can fail: reading the padding gives other scores."
+    torch.manual_seed(0)
+    clf = get_text_classifier(50, 3, emb_sz=8, n_hid=16).eval()
+    texts, tokens, lengths = _padded([9, 2])
+    with torch.no_grad():
+        honest = clf(tokens, lengths)
+        fooled = clf(tokens, torch.tensor([9, 9]))          # pretend the padding is text
+    assert (honest[1] - fooled[1]).abs().max() > 1e-4
+    torch.testing.assert_close(honest[0], fooled[0])
+
+
+def test_masked_concat_pool_ignores_padding():
+    torch.manual_seed(0)
+    out = torch.randn(2, 6, 3)
+    lengths = torch.tensor([6, 2])
+    pooled = masked_concat_pool(out, lengths)
+    assert pooled.shape == (2, 9)
+    real = out[1, :2]
+    torch.testing.assert_close(pooled[1], torch.cat([real[-1], real.max(0).values, real.mean(0)]))
+    out[1, 2:] = 1e6                                        # huge padding values change nothing
+    torch.testing.assert_close(masked_concat_pool(out, lengths)[1], pooled[1])
+
+
+def test_splitters_cover_each_parameter_once_and_freeze_to():
+    lm = get_language_model(40, 8, 16, n_layers=3)
+    groups = lm_splitter(lm)
+    assert len(groups) == 4                                  # 3 LSTM layers, embedding + decoder
+    ids = [id(p) for g in groups for p in g]
+    assert len(ids) == len(set(ids)) == len(list(lm.parameters()))
+    assert lm.decoder.decoder.weight in groups[-1]
+    clf = get_text_classifier(40, 2, 8, 16, n_layers=3)
+    cgroups = classifier_splitter(clf)
+    assert len(cgroups) == 5 and sum(map(len, cgroups)) == len(list(clf.parameters()))
+    n = freeze_to(clf, classifier_splitter, -2)
+    assert n == sum(p.numel() for g in cgroups[-2:] for p in g)
+    assert [all(p.requires_grad for p in g) for g in cgroups] == [False, False, False, True, True]
+    freeze_to(clf, classifier_splitter, 0)
+    assert all(p.requires_grad for p in clf.parameters())
+
+
+def test_frozen_groups_do_not_move_under_adam():
+    torch.manual_seed(0)
+    clf = get_text_classifier(40, 2, 8, 16)
+    groups = classifier_splitter(clf)
+    opt = torch.optim.Adam([{'params': g} for g in groups], lr=1e-2)
+    freeze_to(clf, classifier_splitter, -1)
+    before = [p.detach().clone() for p in groups[0]]
+    _, tokens, lengths = _padded([5, 3, 4, 2], vocab_sz=40)
+    torch.nn.functional.cross_entropy(clf(tokens, lengths), torch.tensor([0, 1, 0, 1])).backward()
+    opt.step()
+    assert all(torch.equal(a, b) for a, b in zip(before, groups[0]))
+    assert any(p.grad is not None for p in groups[-1])
