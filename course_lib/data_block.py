@@ -13,7 +13,6 @@ __all__ = ['image_extensions', 'imagenet_stats', 'get_files', 'Transform', 'comp
 
 # %% ../nbs/08_data_block.ipynb #2be75656
 import copy
-import functools
 import hashlib
 import importlib.util
 import operator
@@ -78,10 +77,14 @@ def compose(x, funcs, order_key='order'):
     return x
 
 # %% ../nbs/08_data_block.ipynb #5b936250
-@functools.cache
+_simplejpeg = None   # unknown until asked
+
 def simplejpeg_available() -> bool:
     "Whether the optional `simplejpeg` decoder is installed (`pip install simplejpeg`)."
-    return importlib.util.find_spec('simplejpeg') is not None
+    global _simplejpeg
+    if _simplejpeg is None:
+        _simplejpeg = importlib.util.find_spec('simplejpeg') is not None
+    return _simplejpeg
 
 def _scale(size, target):
     "The largest of 1, 2, 4, 8 that divides `size` (w, h) and still covers `target`."
