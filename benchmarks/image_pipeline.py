@@ -2,11 +2,12 @@
 
 Both loaders read Imagenette2-160's training images (the bundled sample with --quick, or when the data is
 missing), shuffled, squash them to 128 px (then 64 px), and hand the main process normalised float batches of 64.
-The baseline's items are PIL open -> RGB -> bilinear resize -> float tensor / 255, batched by PyTorch's default
-collate; the library's come from `image_databunch(...).train_dl` (decode at reduced scale where it pays, simplejpeg
-when installed, a PyTorch resize of the bytes, byte batches made float once per batch). Rounds alternate between
-the two; the median of the per-round ratios is printed: images per second (wall clock), and the CPU time per
-image summed over the main process and the workers, which other programs on a shared machine do not inflate.
+The baseline's items are PIL open -> RGB -> bilinear resize -> float tensor / 255 (`torch.from_numpy(...).float()`,
+not the much slower `torch.tensor(..., dtype=float)`), batched by PyTorch's default collate. The library's come
+from `image_databunch(...).train_dl`: decoded at reduced scale where that pays, with simplejpeg when installed,
+resized as bytes by PyTorch, batched as bytes and made float once per batch. Rounds alternate between the two;
+the median of the per-round ratios is printed: images per second (wall clock), and the CPU time per image summed
+over the main process and the workers, which other programs on a shared machine do not inflate.
 
     python benchmarks/image_pipeline.py [--quick] [--workers N]
 """
@@ -33,7 +34,7 @@ class PlainImages:
     def __getitem__(self, i):
         fn, y = self.items[i]
         img = Image.open(fn).convert('RGB').resize((self.size, self.size), Image.Resampling.BILINEAR)
-        return torch.tensor(np.array(img), dtype=torch.float32).permute(2, 0, 1) / 255, y
+        return torch.from_numpy(np.array(img)).permute(2, 0, 1).float().div_(255), y
 
 
 def plain_loader(dls, size, bs, workers):

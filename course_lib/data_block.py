@@ -8,17 +8,17 @@ Docs: https://course-lib.github.io/course_lib/data_block.html.md"""
 __all__ = ['image_extensions', 'imagenet_stats', 'get_files', 'Transform', 'compose', 'simplejpeg_available', 'decode_image',
            'ResizeFixed', 'to_byte_tensor', 'to_float_tensor', 'ItemList', 'ImageReadError', 'Unreadable', 'ImageList',
            'grandparent_splitter', 'random_splitter', 'SplitData', 'parent_labeler', 'Processor', 'CategoryProcessor',
-           'LabeledData', 'label_by_func', 'collate_images', 'ImageLoader', 'default_workers', 'ImageDataBunch',
-           'databunchify', 'image_databunch', 'show_images', 'show_batch']
+           'LabeledData', 'label_by_func', 'normalize_batch', 'collate_images', 'ImageLoader', 'default_workers',
+           'ImageDataBunch', 'databunchify', 'image_databunch', 'show_images', 'show_batch']
 
 # %% ../nbs/08_data_block.ipynb #2be75656
 import copy
-import functools
 import hashlib
 import importlib.util
 import operator
 import os
 import warnings
+from functools import partial
 from pathlib import Path
 from typing import NamedTuple
 
@@ -26,7 +26,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, default_collate
 
 from .cnn import ListContainer
 from .data import DataWarning, show_path
@@ -77,10 +77,14 @@ def compose(x, funcs, order_key='order'):
     return x
 
 # %% ../nbs/08_data_block.ipynb #5b936250
-@functools.cache
+_simplejpeg = None   # unknown until asked
+
 def simplejpeg_available() -> bool:
     "Whether the optional `simplejpeg` decoder is installed (`pip install simplejpeg`)."
-    return importlib.util.find_spec('simplejpeg') is not None
+    global _simplejpeg
+    if _simplejpeg is None:
+        _simplejpeg = importlib.util.find_spec('simplejpeg') is not None
+    return _simplejpeg
 
 def _scale(size, target):
     "The largest of 1, 2, 4, 8 that divides `size` (w, h) and still covers `target`."
@@ -298,30 +302,36 @@ def label_by_func(sd, func, proc_x=None, proc_y=None):
                      LabeledData.label_by_func(sd.valid, func, proc_x, proc_y))
 
 # %% ../nbs/08_data_block.ipynb #31422172
-def collate_images(batch):
+imagenet_stats = ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])   # mean, std (R, G, B)
+
+def normalize_batch(xb,           # (bs, 3, h, w) bytes, or floats in [0, 1]
+                    stats=None):  # (mean, std) per channel; None: floats in [0, 1]
+    "A batch of images as float32, normalised per channel by `stats`."
+    xb = xb.float() if xb.dtype == torch.uint8 else xb * 255   # one new tensor
+    if stats is None: return xb.div_(255)
+    mean, std = (torch.tensor(s, device=xb.device).view(1, -1, 1, 1) for s in stats)
+    return xb.mul_(1 / (255 * std)).sub_(mean / std)   # in place: no new memory
+
+def collate_images(batch, stats=None, floats=True):
     "Stack `(x, y)` items into `(xb, yb, skipped)`; `Unreadable` ones go to `skipped`."
     skipped = [f'{x.name} ({x.reason})' for x, _ in batch if isinstance(x, Unreadable)]
     good = [(x, y) for x, y in batch if not isinstance(x, Unreadable)]
     if not good: return None, None, skipped
-    xs, ys = zip(*good)
-    return torch.stack(xs), torch.as_tensor(ys), skipped
-
-imagenet_stats = ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])   # mean, std (R, G, B)
+    xb, yb = default_collate(good)   # in a worker, stacks straight into shared memory
+    if floats or xb.dtype != torch.uint8: xb = normalize_batch(xb, stats)
+    return xb, yb, skipped
 
 # %% ../nbs/08_data_block.ipynb #4a527f83
 class ImageLoader:
-    "Iterate a `DataLoader` of image batches: bytes become normalised floats per batch."
+    "Iterate a `DataLoader` of `collate_images` batches, making byte batches floats."
     def __init__(self, dl,          # a DataLoader yielding (xb, yb, skipped)
-                 stats=None,        # (mean, std) per channel, or None: pixels in [0, 1]
+                 stats=None,        # (mean, std) per channel, for byte batches
                  device=None,       # move batches here first (None: stay on the CPU)
                  batch_tfms=(),     # applied to each float batch, in `order`
                  skipped=None):     # a list of skipped files, shared by the loaders
-        self.dl, self.device, self.batch_tfms = dl, device, list(batch_tfms)
+        self.dl, self.stats, self.device = dl, stats, device
+        self.batch_tfms = list(batch_tfms)
         self.skipped = [] if skipped is None else skipped
-        self.stats = stats
-        if stats is not None:   # (x / 255 - mean) / std == x * scale + shift
-            mean, std = (torch.tensor(s).view(1, -1, 1, 1) for s in stats)   # (1,3,1,1)
-            self._scale_shift = (1 / (255 * std), -mean / std)
 
     @property
     def dataset(self): return self.dl.dataset
@@ -338,13 +348,8 @@ class ImageLoader:
             yield self.process(xb), yb
 
     def process(self, xb):
-        "A batch of bytes -> normalised floats, then `batch_tfms`."
-        if xb.dtype == torch.uint8: xb = xb.float()   # one new tensor, then in place
-        else: xb = xb * 255                          # floats in [0, 1], `to_float_tensor`
-        if self.stats is None: xb.div_(255)
-        else:
-            scale, shift = (t.to(xb.device) for t in self._scale_shift)
-            xb.mul_(scale).add_(shift)
+        "Bytes -> normalised floats (workers' floats pass as they are); `batch_tfms`."
+        if xb.dtype == torch.uint8: xb = normalize_batch(xb, self.stats)
         return compose(xb, self.batch_tfms)
 
     def _skip(self, names):
@@ -376,9 +381,11 @@ def databunchify(sd,                # SplitData of LabeledData
                  **kwargs):         # passed on to both DataLoaders
     "An `ImageDataBunch`: a shuffled training loader and an ordered validation loader."
     workers = default_workers() if num_workers is None else num_workers
-    kwargs = dict(num_workers=workers, collate_fn=collate_images,
-                  persistent_workers=workers > 0, pin_memory=torch.cuda.is_available(),
-                  **kwargs)
+    on_gpu = device is not None and torch.device(device).type != 'cpu'
+    collate = partial(collate_images, stats=stats, floats=not on_gpu)  # bytes for a GPU
+    kwargs = dict(num_workers=workers, collate_fn=collate,
+                  persistent_workers=workers > 0,
+                  pin_memory=on_gpu and torch.cuda.is_available(), **kwargs)
     skipped = []
     train_dl = DataLoader(sd.train, bs, shuffle=True, **kwargs)
     valid_dl = DataLoader(sd.valid, bs * 2, **kwargs)

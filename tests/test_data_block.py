@@ -168,3 +168,17 @@ def test_simplejpeg_and_pil_decode_alike(tmp_path, monkeypatch):
     monkeypatch.setattr(data_block, 'simplejpeg_available', lambda: False)
     slow = ResizeFixed(64)(Image.open(fn))
     assert (fast.float() - slow.float()).abs().max() <= 3
+
+
+def test_byte_batches_converted_by_the_loader_match_worker_floats(tmp_path):
+    "The GPU path (bytes through the DataLoader, floats made by ImageLoader) gives the CPU path's batches."
+    from functools import partial
+    from torch.utils.data import DataLoader
+    from course_lib.data_block import ImageLoader, collate_images, imagenet_stats
+    dls = image_databunch(make_folder(tmp_path), size=8, bs=4, num_workers=0)
+    ds = dls.valid_ds
+    as_bytes = DataLoader(ds, 8, collate_fn=partial(collate_images, stats=imagenet_stats, floats=False))
+    xb_bytes, _, _ = next(iter(as_bytes))
+    assert xb_bytes.dtype == torch.uint8
+    xb, _ = next(iter(ImageLoader(as_bytes, imagenet_stats)))
+    torch.testing.assert_close(xb, next(iter(dls.valid_dl))[0])
