@@ -23,7 +23,8 @@ from torch.utils.data import DataLoader
 
 import course_lib.data_block as data_block
 from course_lib.data import samples_dir, untar_data
-from course_lib.data_block import default_workers, image_databunch, imagenet_stats
+from course_lib.core import default_workers
+from course_lib.data_block import image_databunch, imagenet_stats
 
 
 class PlainImages:

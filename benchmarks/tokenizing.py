@@ -10,7 +10,8 @@ import argparse
 import time
 
 from course_lib.data import untar_data
-from course_lib.text import Tokenizer, default_workers, load_imdb, tokenize_parallel
+from course_lib.core import default_workers
+from course_lib.text import Tokenizer, load_imdb, tokenize_parallel
 
 
 def texts_per_second(texts, tok, n_workers, chunk):

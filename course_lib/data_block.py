@@ -8,8 +8,8 @@ Docs: https://course-lib.github.io/course_lib/data_block.html.md"""
 __all__ = ['image_extensions', 'imagenet_stats', 'get_files', 'Transform', 'compose', 'simplejpeg_available', 'decode_image',
            'ResizeFixed', 'to_byte_tensor', 'to_float_tensor', 'ItemList', 'ImageReadError', 'Unreadable', 'ImageList',
            'grandparent_splitter', 'random_splitter', 'SplitData', 'parent_labeler', 'Processor', 'CategoryProcessor',
-           'LabeledData', 'label_by_func', 'normalize_batch', 'collate_images', 'ImageLoader', 'default_workers',
-           'ImageDataBunch', 'databunchify', 'image_databunch', 'show_images', 'show_batch']
+           'LabeledData', 'label_by_func', 'normalize_batch', 'collate_images', 'ImageLoader', 'ImageDataBunch',
+           'databunchify', 'image_databunch', 'show_images', 'show_batch']
 
 # %% ../nbs/08_data_block.ipynb #2be75656
 import copy
@@ -29,6 +29,7 @@ from PIL import Image
 from torch.utils.data import DataLoader, default_collate
 
 from .cnn import ListContainer
+from .core import default_workers
 from .data import DataWarning, show_path
 from .training import DataBunch
 
@@ -360,12 +361,6 @@ class ImageLoader:
         self.skipped.extend(names)
 
 # %% ../nbs/08_data_block.ipynb #9e454c87
-def default_workers():
-    "DataLoader worker processes to use: one per core this process may use, at most 8."
-    if hasattr(os, 'sched_getaffinity'): cores = len(os.sched_getaffinity(0))
-    else: cores = os.cpu_count() or 1
-    return max(1, min(cores, 8))
-
 class ImageDataBunch(DataBunch):
     "A `DataBunch` of images with `vocab`, the class names (`c` is their number)."
     def __init__(self, train_dl, valid_dl, vocab, c_in=3):

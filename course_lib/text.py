@@ -8,9 +8,9 @@ Docs: https://course-lib.github.io/course_lib/text.html.md"""
 __all__ = ['TK_UNK', 'TK_PAD', 'TK_BOS', 'TK_EOS', 'TK_FLD', 'TK_REP', 'TK_WREP', 'TK_UP', 'TK_MAJ', 'SPECIAL_TOKENS',
            'PRE_RULES', 'POST_RULES', 'read_text', 'texts_from_folders', 'texts_from_csv', 'load_imdb', 'fix_html',
            'replace_rep', 'replace_wrep', 'spaces_around', 'rm_useless_spaces', 'replace_all_caps', 'deal_caps',
-           'add_bos', 'spacy_tokenizer', 'Tokenizer', 'default_workers', 'tokenize_parallel', 'token_cache_path',
-           'tokenize', 'Vocab', 'LMLoader', 'lm_databunch', 'TextDataset', 'pad_collate', 'SortSampler',
-           'SortishSampler', 'encode_labels', 'clas_databunch']
+           'add_bos', 'spacy_tokenizer', 'Tokenizer', 'tokenize_parallel', 'token_cache_path', 'tokenize', 'Vocab',
+           'LMLoader', 'lm_databunch', 'TextDataset', 'pad_collate', 'SortSampler', 'SortishSampler', 'encode_labels',
+           'clas_databunch']
 
 # %% ../nbs/12_text.ipynb #c55b7b0f
 import csv
@@ -30,6 +30,7 @@ import torch
 from fastprogress.fastprogress import progress_bar
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from .core import default_workers
 from .data import cache_dir, show_path
 from .training import DataBunch
 
@@ -189,11 +190,6 @@ class Tokenizer:
         return hashlib.sha256('\n'.join(parts).encode()).hexdigest()[:16]
 
 # %% ../nbs/12_text.ipynb #9ec931f0
-def default_workers() -> int:
-    "How many worker processes to use: one per core this process may run on."
-    if hasattr(os, 'sched_getaffinity'): return len(os.sched_getaffinity(0))
-    return os.cpu_count()
-
 def tokenize_parallel(texts, tok=None, n_workers=None, chunk=1000, show_progress=True):
     "Token lists of `texts`, in chunks of `chunk` texts run by `n_workers` processes."
     tok = tok or Tokenizer()
