@@ -13,6 +13,7 @@ __all__ = ['DATASETS', 'MANIFEST', 'DOWNLOAD_TIMEOUT', 'home_dir', 'mirror_dir',
 
 # %% ../nbs/00a_data.ipynb #7044c0e3
 import atexit
+import difflib
 import gzip
 import hashlib
 import http.client
@@ -232,7 +233,9 @@ def get_dataset(name: str) -> DatasetInfo:
     "The registry entry for `name`; the error lists the names that exist."
     if isinstance(name, DatasetInfo): return name
     if name not in DATASETS:
-        raise UnknownDatasetError(f"No dataset called {name!r}. Known datasets: {', '.join(sorted(DATASETS))}. "
+        close = difflib.get_close_matches(str(name), DATASETS, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ''
+        raise UnknownDatasetError(f"No dataset called {name!r}.{hint} Known datasets: {', '.join(sorted(DATASETS))}. "
                                   "To fetch anything else, pass its full URL.")
     return DATASETS[name]
 
