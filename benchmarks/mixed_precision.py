@@ -9,8 +9,7 @@ This is what `course_lib.fp16.MixedPrecision` does inside a `Learner` fit, witho
 On a CPU it measures a small XResNet at 64 px with bfloat16 (a CPU's "mixed precision"); on a CUDA
 GPU, xresnet50 at 128 px with bfloat16 and xresnet18 at 128 px with bfloat16 + channels-last, the
 figures issue 13 asks for (targets: >= 2x and >= 3x). Without CUDA the GPU lines say
-`skipped (no CUDA)`. The models come from `course_lib.xresnet` (notebook 11) when it exists, else from
-a compact local ResNet with the same design (XResNet stem, avg-pool shortcuts).
+`skipped (no CUDA)`. The models are notebook 11's (`course_lib.xresnet`).
 
     python benchmarks/mixed_precision.py [--quick] [--threads N]
 
@@ -26,57 +25,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # run from a chec
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from course_lib.core import set_seed
+from course_lib.xresnet import xresnet, xresnet18, xresnet50
 
 
 # ------------------------------------------------------------------------------------------ models
-def _conv(ni, nf, ks=3, stride=1, act=True, zero_bn=False):
-    "Conv (no bias) -> BatchNorm (weight 0 if `zero_bn`) -> ReLU if `act`."
-    bn = nn.BatchNorm2d(nf)
-    nn.init.constant_(bn.weight, 0. if zero_bn else 1.)
-    layers = [nn.Conv2d(ni, nf, ks, stride=stride, padding=ks // 2, bias=False), bn]
-    if act: layers.append(nn.ReLU(inplace=True))
-    return nn.Sequential(*layers)
-
-
-class _ResBlock(nn.Module):
-    "A basic (expansion 1) or bottleneck (expansion 4) block with an avg-pool shortcut."
-    def __init__(self, expansion, ni, nh, stride=1):
-        super().__init__()
-        nf, ni = nh * expansion, ni * expansion
-        if expansion == 1: layers = [_conv(ni, nh, 3, stride), _conv(nh, nf, 3, act=False, zero_bn=True)]
-        else: layers = [_conv(ni, nh, 1), _conv(nh, nh, 3, stride),
-                        _conv(nh, nf, 1, act=False, zero_bn=True)]
-        self.convs = nn.Sequential(*layers)
-        self.idconv = nn.Identity() if ni == nf else _conv(ni, nf, 1, act=False)
-        self.pool = nn.Identity() if stride == 1 else nn.AvgPool2d(2, ceil_mode=True)
-
-    def forward(self, x): return F.relu(self.convs(x) + self.idconv(self.pool(x)))
-
-
-def local_xresnet(expansion, layers, c_in=3, n_out=1000):
-    "An XResNet (Bag of Tricks: 3-conv stem, avg-pool shortcuts, zero-init last BN)."
-    stem_sizes = [c_in, 32, 64, 64]
-    stem = [_conv(stem_sizes[i], stem_sizes[i + 1], stride=2 if i == 0 else 1) for i in range(3)]
-    sizes = [64 // expansion, 64, 128, 256, 512]
-    blocks = [nn.Sequential(*[_ResBlock(expansion, sizes[i] if j == 0 else sizes[i + 1], sizes[i + 1],
-                                        stride=1 if i == 0 or j > 0 else 2) for j in range(n)])
-              for i, n in enumerate(layers)]
-    return nn.Sequential(*stem, nn.MaxPool2d(3, stride=2, padding=1), *blocks,
-                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(sizes[-1] * expansion, n_out))
-
+ARCHS = {'xresnet10': lambda: xresnet([1, 1, 1, 1]), 'xresnet18': xresnet18, 'xresnet50': xresnet50}
 
 def get_arch(name):
-    "`course_lib.xresnet.<name>` if notebook 11's module exists, else the local version."
-    try:
-        from course_lib import xresnet
-        return getattr(xresnet, name), 'course_lib.xresnet'
-    except (ImportError, AttributeError):
-        layers = {'xresnet10': (1, [1, 1, 1, 1]), 'xresnet18': (1, [2, 2, 2, 2]),
-                  'xresnet50': (4, [3, 4, 6, 3])}[name]
-        return (lambda: local_xresnet(*layers)), 'local'
+    "A function making notebook 11's XResNet `name` (xresnet10: one block per stage), and where it is from."
+    return ARCHS[name], 'course_lib.xresnet'
 
 
 # ------------------------------------------------------------------------------------------ timing
