@@ -7,9 +7,9 @@ Docs: https://course-lib.github.io/course_lib/data_block.html.md"""
 # %% auto #0
 __all__ = ['image_extensions', 'imagenet_stats', 'get_files', 'Transform', 'compose', 'simplejpeg_available', 'decode_image',
            'ResizeFixed', 'to_byte_tensor', 'to_float_tensor', 'ItemList', 'ImageReadError', 'Unreadable', 'ImageList',
-           'grandparent_splitter', 'random_splitter', 'SplitData', 'parent_labeler', 'Processor', 'CategoryProcessor',
-           'LabeledData', 'label_by_func', 'normalize_batch', 'collate_images', 'ImageLoader', 'ImageDataBunch',
-           'databunchify', 'image_databunch', 'show_images', 'show_batch']
+           'grandparent_splitter', 'random_splitter', 'first_per_class', 'SplitData', 'parent_labeler', 'Processor',
+           'CategoryProcessor', 'LabeledData', 'label_by_func', 'normalize_batch', 'collate_images', 'ImageLoader',
+           'ImageDataBunch', 'databunchify', 'image_databunch', 'show_images', 'show_batch']
 
 # %% ../nbs/08_data_block.ipynb #2be75656
 import copy
@@ -222,6 +222,18 @@ def random_splitter(pct_valid=0.2, seed=0):
         digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
         return int.from_bytes(digest, 'big') / 2**64 < pct_valid
     return split
+
+def first_per_class(n_train, n_valid=None, splitter=None):
+    "`splitter` (default: by grandparent folder), keeping the first n images of each class."
+    split, seen = splitter or grandparent_splitter(), {}
+    def keep(fn):
+        side = split(fn)
+        if side is None: return None
+        key = side, Path(fn).parent.name
+        seen[key] = seen.get(key, 0) + 1
+        limit = n_valid if side else n_train
+        return None if limit is not None and seen[key] > limit else side
+    return keep
 
 # %% ../nbs/08_data_block.ipynb #de695463
 class SplitData:

@@ -182,3 +182,17 @@ def test_byte_batches_converted_by_the_loader_match_worker_floats(tmp_path):
     assert xb_bytes.dtype == torch.uint8
     xb, _ = next(iter(ImageLoader(as_bytes, imagenet_stats)))
     torch.testing.assert_close(xb, next(iter(dls.valid_dl))[0])
+
+
+def test_first_per_class_keeps_n_of_each_class_per_side(tmp_path):
+    from collections import Counter
+
+    from course_lib.data_block import first_per_class
+    files = sorted(get_files(make_folder(tmp_path, n_train=5, n_valid=3), extensions=image_extensions))
+    keep = first_per_class(2, 1)
+    sides = {fn: keep(fn) for fn in files}
+    kept = Counter((side, fn.parent.name) for fn, side in sides.items() if side is not None)
+    assert kept == {(False, 'cat'): 2, (False, 'dog'): 2, (True, 'cat'): 1, (True, 'dog'): 1}
+    assert all(side is None for fn, side in sides.items() if fn.parent.parent.name not in ('train', 'val'))
+    everything = first_per_class(None, None)
+    assert sum(everything(fn) is not None for fn in files) == len(files)
