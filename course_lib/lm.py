@@ -22,7 +22,7 @@ import torch.nn.functional as F
 
 from .awd_lstm import (GradientClipping, RNNTrainer, cross_entropy_flat,
                                  get_language_model)
-from .data import models_dir, untar_data
+from .data import models_dir, untar_data, show_path
 from .learner import Learner
 from .text import LMLoader, Tokenizer, Vocab, lm_databunch, tokenize
 
@@ -135,7 +135,7 @@ def load_lm(name):
     "The language model saved as `name` (on the CPU) and its vocabulary."
     model_file, _, meta_file = _lm_files(name)
     if not meta_file.exists():
-        raise FileNotFoundError(f"No language model {name!r} in {models_dir()}: run "
+        raise FileNotFoundError(f"No language model {name!r} in {show_path(models_dir())}: run "
                                 "notebook 12b_lm_pretrain (or pretrain_lm) first.")
     meta = json.loads(meta_file.read_text())
     vocab = Vocab(meta['itos'])
