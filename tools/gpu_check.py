@@ -3,7 +3,7 @@
     python tools/gpu_check.py --out gpu_run                 # every lesson notebook, then every benchmark
     python tools/gpu_check.py --out gpu_run lesson12        # one group (a borrowed GPU gives minutes, not hours)
     python tools/gpu_check.py --out gpu_run --tests 11 11a  # also the README's test command on those notebooks
-    python tools/gpu_check.py --cpu --quick --out /tmp/g 01 # a dry run on a machine without CUDA
+    python tools/gpu_check.py --cpu --quick --out gpu_dry_run 01 # a dry run on a machine without CUDA
 
 It sets COURSE_LIB_DEVICE=cuda, so a notebook that quietly fell back to the CPU fails instead, and
 COURSE_LIB_OFFLINE=1 (a borrowed machine has no network: data comes from $COURSE_LIB_MIRROR, the cache
