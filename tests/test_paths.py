@@ -40,13 +40,14 @@ def test_the_finder_itself():
 
 
 def committed_texts():
-    "(where, text) for every committed notebook's outputs, README.md and the docs sources."
+    "(where, text) for every committed notebook's outputs, README.md, the docs sources and pages, tools/."
     for nb in sorted((ROOT/'nbs').glob('*.ipynb')):
         cells = json.loads(nb.read_text())['cells']
         for i, cell in enumerate(cells):
             if cell.get('outputs'): yield f'{nb.name} cell {i}', json.dumps(cell['outputs'])
     yield 'README.md', (ROOT/'README.md').read_text()
-    docs = [*(ROOT/'docs').glob('*.py'), *(p for p in (ROOT/'docs'/'_static').rglob('*') if p.is_file())]
+    docs = [*(ROOT/'docs').glob('*.py'), *(ROOT/'docs').glob('*.md'), *(ROOT/'tools').glob('*.py'),
+            *(p for p in (ROOT/'docs'/'_static').rglob('*') if p.is_file())]
     for path in docs:
         try: yield str(path.relative_to(ROOT)), path.read_text()
         except UnicodeDecodeError: continue
