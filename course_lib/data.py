@@ -9,7 +9,7 @@ __all__ = ['DATASETS', 'MANIFEST', 'DOWNLOAD_TIMEOUT', 'home_dir', 'mirror_dir',
            'DataWarning', 'writable_or_temp', 'cache_dir', 'archive_dir', 'data_dir', 'models_dir', 'MirrorCopy',
            'DatasetInfo', 'DataError', 'UnknownDatasetError', 'ChecksumError', 'DownloadError', 'ArchiveError',
            'DataUnavailableError', 'get_dataset', 'file_digest', 'check_file', 'download_url', 'extract_archive',
-           'find_in_mirror', 'download_data', 'untar_data', 'DatasetStatus', 'dataset_status', 'get_mnist']
+           'find_in_mirror', 'download_data', 'untar_data', 'DatasetStatus', 'dataset_status', 'is_sample', 'get_mnist']
 
 # %% ../nbs/00a_data.ipynb #7044c0e3
 import atexit
@@ -188,6 +188,7 @@ DATASETS = {d.name: d for d in [
             renames=(('imdb/train/pos', 'aclImdb/train/pos'), ('imdb/train/neg', 'aclImdb/train/neg'),
                      ('imdb/test', 'aclImdb/test'), ('imdb/unsup', 'aclImdb/train/unsup'),
                      ('imdb/README', 'aclImdb/README'), ('imdb/imdb.vocab', 'aclImdb/imdb.vocab')),
+            sample='imdb_sample', sample_note='imdb_sample: 800 train / 200 valid reviews',
             note='25k train + 25k test labelled reviews, 50k unlabelled'),
     DatasetInfo('wikitext-103', _S3+'fast-ai-nlp/wikitext-103.tgz', 190200704,
             '2dd8cf8693b3d27e9c8f0a7df054b2c7', folder='wikitext-103'),
@@ -587,6 +588,12 @@ def dataset_status(name) -> DatasetStatus:
 def _size(path: Path) -> int:
     if path.is_file(): return path.stat().st_size
     return sum(p.stat().st_size for p in path.rglob('*') if p.is_file())
+
+# %% ../nbs/00a_data.ipynb #071cd469
+def is_sample(path) -> bool:
+    "Whether `path` is (inside) one of the samples shipped with course_lib, not a full dataset."
+    path, samples = Path(path).resolve(), samples_dir().resolve()
+    return path == samples or samples in path.parents
 
 # %% ../nbs/00a_data.ipynb #454793f0
 def get_mnist(path=None):
