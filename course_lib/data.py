@@ -376,7 +376,7 @@ def _mirror_copies(ds: DatasetInfo, mirror: Path):
     if manifest.exists():
         entry = json.loads(manifest.read_text()).get(ds.name)
         if entry:
-            copies = tuple(MirrorCopy(f['path'], f.get('sha256'), f.get('n_files')) for f in entry['files'])
+            copies = tuple(MirrorCopy(f['path'], f.get('sha256'), f.get('n_files'), f.get('note', '')) for f in entry['files'])
             return copies, tuple(tuple(r) for r in entry.get('renames', ()))
     return ds.mirror, ds.renames
 

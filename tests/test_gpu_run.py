@@ -79,6 +79,8 @@ def test_gpu_check_dry_run_on_cpu(tmp_path):
     report = (out/'report.md').read_text()
     assert report.startswith('# GPU course run\n') and 'everything ran' in report
     assert '| 00_core | ok |' in report and 'matmul_at_vs_loops' in report and 'skipped (no CUDA)' in report
+    data = report.split('## Data\n', 1)[1].split('##', 1)[0]    # where each dataset came from, first
+    assert 'mnist ' in data and ' missing ' not in data, data
     with tarfile.open(out/'executed.tar.gz') as tar: assert tar.getnames() == ['00_core.ipynb']
 
 
@@ -93,3 +95,57 @@ def test_gpu_workflow_runs_the_readme_test_command_on_a_gpu_runner():
     assert '.venv/bin/pip install -q -c constraints.txt -e ".[dev]"' in runs[2]   # the README's install, as in .ci/run
     assert '.venv/bin/pytest' in runs and 'pytest\n' in (ROOT/'README.md').read_text()
     assert any('tools/gpu_check.py' in r for r in runs)
+
+
+def _fake_mirror(tmp_path):
+    "A mirror whose Imagenette is the bundled sample, packed as a tar and named by the mirror's own manifest."
+    from course_lib.data import MANIFEST, file_digest, samples_dir
+    mirror = tmp_path/'mirror'
+    (mirror/'fake').mkdir(parents=True)
+    archive = mirror/'fake'/'imagenette2-160.tgz'
+    with tarfile.open(archive, 'w:gz') as tar: tar.add(samples_dir()/'imagenette2-160', arcname='imagenette2-160')
+    entry = {'files': [{'path': 'fake/imagenette2-160.tgz', 'sha256': file_digest(archive, 'sha256')}]}
+    (mirror/MANIFEST).write_text(json.dumps({'imagenette2-160': entry}))
+    return mirror
+
+
+def test_pack_gpu_data_reencodes_images_that_the_data_layer_takes(tmp_path):
+    from PIL import Image
+    from course_lib.core import patch_env
+    from course_lib.data import dataset_status, is_sample, samples_dir, untar_data
+    mirror, out = _fake_mirror(tmp_path), tmp_path/'.data'
+    result = run([sys.executable, 'tools/pack_gpu_data.py', '--out', out, '--mirror', mirror, '--size', '64',
+                  '--workers', '1', 'imagenette2-160'])
+    assert result.returncode == 0, result.stderr
+    assert 're-encoded: WebP quality 75, shortest side 64 px' in result.stdout
+    with patch_env(COURSE_LIB_MIRROR=str(out), COURSE_LIB_HOME=str(tmp_path/'home'), COURSE_LIB_OFFLINE='1'):
+        path = untar_data('imagenette2-160')
+        status = dataset_status('imagenette2-160')
+    assert not is_sample(path) and status.where == 'cache', status
+    assert status.note == 're-encoded: WebP quality 75, shortest side 64 px'
+    originals = sorted(p.relative_to(samples_dir()/'imagenette2-160').with_suffix('.webp')
+                       for p in (samples_dir()/'imagenette2-160').rglob('*.JPEG'))
+    packed = sorted(p.relative_to(path) for p in path.rglob('*.webp'))
+    assert packed == originals and len(packed) == 300      # every image, in the official layout
+    assert (path/'noisy_imagenette.csv').is_file()          # other files unchanged
+    for file in packed[::50]:
+        with Image.open(path/file) as img: assert img.format == 'WEBP' and min(img.size) <= 64, img.size
+
+
+def test_pack_gpu_data_copies_small_datasets_and_refuses_bad_input_in_one_line(tmp_path):
+    mirror, out = _fake_mirror(tmp_path), tmp_path/'.data'
+    (mirror/'imdb_sample').mkdir()
+    (mirror/'imdb_sample'/'texts.csv').write_text('label,text,is_valid\n')
+    result = run([sys.executable, 'tools/pack_gpu_data.py', '--out', out, '--mirror', mirror, 'imdb_sample'])
+    assert result.returncode == 0, result.stderr
+    assert (out/'imdb_sample'/'texts.csv').read_text() == 'label,text,is_valid\n'
+    for args, message in [(['imagenette'], "unknown dataset 'imagenette'"),
+                          (['--size', '4', 'mnist'], '--size takes 16 to 1024 px'),
+                          (['mnist'], 'mnist is not in the mirror')]:
+        result = run([sys.executable, 'tools/pack_gpu_data.py', '--out', out, '--mirror', mirror, *args])
+        assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+        assert message in result.stderr, result.stderr
+    (mirror/'fake'/'imagenette2-160.tgz').write_bytes(b'not the archive the manifest names')
+    result = run([sys.executable, 'tools/pack_gpu_data.py', '--out', out, '--mirror', mirror, 'imagenette2-160'])
+    assert result.returncode == 2 and 'the source is damaged' in result.stderr, result.stderr
+    assert not list(out.glob('imagenette2-160/*.tgz'))      # nothing half-written

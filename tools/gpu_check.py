@@ -9,7 +9,8 @@ It sets COURSE_LIB_DEVICE=cuda, so a notebook that quietly fell back to the CPU 
 COURSE_LIB_OFFLINE=1 (a borrowed machine has no network: data comes from $COURSE_LIB_MIRROR, the cache
 or the bundled samples). What it writes in --out:
 
-    report.md            the one report: machine and card, then notebooks, benchmarks, tests
+    report.md            the one report: machine and card, the datasets used (and any notes: re-encoded
+                         copies from tools/pack_gpu_data.py, samples), then notebooks, benchmarks, tests
     notebooks.json       `course-lib run --report`: notebook, status, seconds, headline metric, card
     benchmarks.json      `benchmarks/run.py --out`: every `name: value` figure
     executed.tar.gz      the executed notebooks, to copy into nbs/ where a headline needs a GPU
@@ -107,6 +108,10 @@ def main(argv=None) -> int:
         last = [l for l in text.splitlines() if l.strip()][-1:] or ['(no output)']
         sections.append(f'## Tests (`COURSE_LIB_DEVICE={device} pytest`)\n\n`{last[0].strip("= ")}` '
                         '(full log: pytest.log)')
+
+    rc, text = _run([sys.executable, '-c', CLI, 'data'], env)   # where each dataset came from, and its notes
+    rows = [line for line in text.splitlines() if line.strip() and ' missing ' not in line]
+    sections.insert(0, '## Data\n\n```\n' + '\n'.join(rows) + '\n```')
 
     head = (f"# GPU course run\n\n**Card:** {card}. **Device:** {device}. PyTorch {torch.__version__}. "
             f"{'Quick mode' if args.quick else 'Full sizes'}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. "
