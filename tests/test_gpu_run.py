@@ -149,3 +149,19 @@ def test_pack_gpu_data_copies_small_datasets_and_refuses_bad_input_in_one_line(t
     result = run([sys.executable, 'tools/pack_gpu_data.py', '--out', out, '--mirror', mirror, 'imagenette2-160'])
     assert result.returncode == 2 and 'the source is damaged' in result.stderr, result.stderr
     assert not list(out.glob('imagenette2-160/*.tgz'))      # nothing half-written
+
+
+def test_gpu_wheel_list_matches_the_pins():
+    "tools/gpu_wheels.txt (what docs/gpu.md carries to an offline GPU machine) pins what constraints.txt pins."
+    import re
+    def pins(path):
+        found = {}
+        for line in (ROOT/path).read_text().splitlines():
+            if m := re.match(r'([A-Za-z0-9_.\-]+)==([^\s#]+)', line.strip()):
+                found[re.sub(r'[-_.]+', '-', m.group(1)).lower()] = m.group(2)
+        return found
+    wheels, constraints = pins('tools/gpu_wheels.txt'), pins('constraints.txt')
+    assert len(wheels) == 45 and {'nbval', 'ipykernel', 'fastprogress', 'nbdev'} <= set(wheels)
+    stale = {name: (version, constraints.get(name)) for name, version in wheels.items()
+             if constraints.get(name) != version}
+    assert not stale, f'update tools/gpu_wheels.txt to constraints.txt: {stale}'
