@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT))   # course_lib from this clone, installed or not
 
 from course_lib.data import (DATASETS, MANIFEST, ChecksumError, check_file, file_digest,  # noqa: E402
                              find_in_mirror, show_path)
+from course_lib.data import _size  # noqa: E402  (bytes in a file or folder, as `dataset_status` counts them)
 
 IMAGE_SUFFIXES = ('.jpeg', '.jpg', '.png')
 
@@ -91,18 +92,21 @@ def reencode(ds, mirror: Path, out: Path, size: int, quality: int, workers: int)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f'.{dest.name}.{os.getpid()}')
     n_images = 0
-    with (tarfile.open(archive) as src, open(tmp, 'wb') as raw, ProcessPoolExecutor(workers) as pool,
-          gzip.GzipFile(fileobj=raw, mode='wb', compresslevel=9, mtime=0, filename='') as gz,
-          tarfile.open(fileobj=gz, mode='w') as tar):   # no time stamps: the same input gives the same bytes
-        members = [m for m in src.getmembers() if m.isfile()]
-        images = [m for m in members if m.name.lower().endswith(IMAGE_SUFFIXES)]
-        for m in members:
-            if m not in images: _add(tar, m.name, src.extractfile(m).read())
-        jobs = ((m.name, src.extractfile(m).read(), size, quality) for m in images)
-        for name, data in pool.map(_reencode, jobs, chunksize=64):
-            _add(tar, name, data)
-            n_images += 1
-    os.replace(tmp, dest)
+    try:
+        with (tarfile.open(archive) as src, open(tmp, 'wb') as raw, ProcessPoolExecutor(workers) as pool,
+              gzip.GzipFile(fileobj=raw, mode='wb', compresslevel=9, mtime=0, filename='') as gz,
+              tarfile.open(fileobj=gz, mode='w') as tar):   # no time stamps: the same input, the same bytes
+            images = []
+            for m in src.getmembers():
+                if not m.isfile(): continue
+                if m.name.lower().endswith(IMAGE_SUFFIXES): images.append(m)
+                else: _add(tar, m.name, src.extractfile(m).read())
+            jobs = ((m.name, src.extractfile(m).read(), size, quality) for m in images)
+            for name, data in pool.map(_reencode, jobs, chunksize=64):
+                _add(tar, name, data)
+                n_images += 1
+        os.replace(tmp, dest)
+    finally: tmp.unlink(missing_ok=True)   # an interrupted or failed pack leaves nothing behind
     note = '; '.join(n for n in (source_note, f're-encoded: WebP quality {quality}, shortest side {size} px') if n)
     print(f'{ds.name:16} {n_images:,} images, {note}: {_show(dest)} ({dest.stat().st_size / 2**20:.1f} MiB)')
     return {'files': [{'path': rel.as_posix(), 'sha256': file_digest(dest, 'sha256'), 'note': note}]}
@@ -118,8 +122,7 @@ def copy_as_stored(ds, mirror: Path, out: Path) -> dict | None:
         dest.parent.mkdir(parents=True, exist_ok=True)
         if path.is_dir(): shutil.copytree(path, dest, dirs_exist_ok=True)
         else: shutil.copyfile(path, dest)
-    size = sum(p.stat().st_size for path in paths for p in ([path] if path.is_file() else path.rglob('*'))
-               if p.is_file())
+    size = sum(_size(path) for path in paths)
     print(f'{ds.name:16} as stored: {", ".join(_show(p) for p in paths)} ({size / 2**20:.1f} MiB)')
     manifest = mirror/MANIFEST
     return json.loads(manifest.read_text()).get(ds.name) if manifest.exists() else None
@@ -158,8 +161,7 @@ def main(argv=None) -> int:
     tmp = manifest_path.with_name(f'.{MANIFEST}.{os.getpid()}')
     tmp.write_text(json.dumps(manifest, indent=1) + '\n')
     os.replace(tmp, manifest_path)
-    total = sum(p.stat().st_size for p in out.rglob('*') if p.is_file())
-    print(f'{_show(out)}: {total / 2**20:.1f} MiB in all; on the GPU machine: export COURSE_LIB_MIRROR=$PWD/'
+    print(f'{_show(out)}: {_size(out) / 2**20:.1f} MiB in all; on the GPU machine: export COURSE_LIB_MIRROR=$PWD/'
           f'{out.name}')
     return 0
 
