@@ -22,6 +22,7 @@ from torch.utils.data import DataLoader, DistributedSampler
 
 from .callbacks import Callback
 from .core import default_device
+from .learner import _opt_state_to   # the optimizer is made before begin_fit
 
 # %% ../nbs/11b_distributed.ipynb #d1500007
 def rank() -> int:
@@ -182,9 +183,3 @@ class DistributedTrainer(Callback):
             return learn.model_path(name)
         return save_in_rank0
 
-def _opt_state_to(opt, device):
-    "Move the optimizer's state (momentum buffers...) to `device`."
-    for state in ([] if opt is None else opt.state.values()):
-        for key, value in state.items():
-            if isinstance(value, torch.Tensor) and key != 'step':
-                state[key] = value.to(device)
