@@ -99,7 +99,7 @@ def cutmix_batch(xb,     # images, (bs, c, h, w)
     h, w = xb.shape[-2:]
     top, bottom, left, right = cutmix_box(h, w, lam)
     mixed = xb.clone()
-    mixed[..., top:bottom, left:right] = xb[perm][..., top:bottom, left:right]
+    mixed[..., top:bottom, left:right] = xb[perm, ..., top:bottom, left:right]   # copies the box only
     return mixed, 1 - (bottom - top) * (right - left) / (h * w)   # λ of the real box
 
 # %% ../nbs/10b_mixup_label_smoothing.ipynb #7c88c838
