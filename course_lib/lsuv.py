@@ -58,25 +58,31 @@ def lsuv_layer(model,              # the model that `layer` is part of
                max_iter=50,        # at most this many adjustments of each
                weight_first=True): # False: 2019's order, the shift first
     "Scale `layer.weight` to outputs of std 1 on `xb`, shift `layer.bias` to mean 0."
-    def scale():
+    # each step takes the latest (mean, std) and measures again only after changing a weight
+    def scale(stats):
         for _ in range(max_iter):
-            mean, std = layer_stats(model, layer, xb)
-            if abs(std - 1) < tol: return
+            mean, std = stats
+            if abs(std - 1) < tol: break
             if std == 0:
                 raise ValueError(f"The outputs of {type(layer).__name__} are all equal "
                                  "on this batch, so no scale gives them std 1: check "
                                  "the batch and the layers before it.")
             layer.weight.div_(std)
+            stats = layer_stats(model, layer, xb)
+        return stats
 
-    def shift():
+    def shift(stats):
         for _ in range(max_iter):
-            mean, std = layer_stats(model, layer, xb)
-            if abs(mean) < tol: return
+            mean, std = stats
+            if abs(mean) < tol: break
             layer.bias.sub_(mean)
+            stats = layer_stats(model, layer, xb)
+        return stats
 
     with torch.no_grad():
-        for adjust in ((scale, shift) if weight_first else (shift, scale)): adjust()
-    return layer_stats(model, layer, xb)
+        stats = layer_stats(model, layer, xb)
+        for adjust in ((scale, shift) if weight_first else (shift, scale)): stats = adjust(stats)
+    return stats
 
 # %% ../nbs/07a_lsuv.ipynb #9e17c142
 def lsuv_init(model,        # initialised in place, and returned
