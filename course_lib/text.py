@@ -204,12 +204,13 @@ def tokenize_parallel(texts, tok=None, n_workers=None, chunk=1000, show_progress
 
 # %% ../nbs/12_text.ipynb #493768ba
 _SEP = '\x1f'   # the ASCII unit separator joins the tokens of a text in the cache file
+_KEY = 20       # hex digits of the key in a cache file's name
 
 def token_cache_path(texts, tok, name: str) -> Path:
     "Where the tokens of `texts` by `tok` are kept: `name` and a key (rules, texts)."
     digest = hashlib.sha256(tok.fingerprint().encode())
     for text in texts: digest.update(text.encode() + b'\0')
-    return cache_dir()/'tokens'/f'{name}-{digest.hexdigest()[:20]}.pkl'
+    return cache_dir()/'tokens'/f'{name}-{digest.hexdigest()[:_KEY]}.pkl'
 
 def tokenize(texts, tok=None, cache: str | None = None, n_workers=None, chunk=1000,
              show_progress=True) -> list[list[str]]:
@@ -222,7 +223,8 @@ def tokenize(texts, tok=None, cache: str | None = None, n_workers=None, chunk=10
     tokens = tokenize_parallel(texts, tok, n_workers, chunk, show_progress)
     if path:
         path.parent.mkdir(parents=True, exist_ok=True)
-        for old in path.parent.glob(f'{cache}-*.pkl'): old.unlink(missing_ok=True)
+        for old in path.parent.glob(f'{cache}-' + '?' * _KEY + '.pkl'):   # not `{cache}-x-…`
+            old.unlink(missing_ok=True)
         tmp = path.with_name(f'.{path.name}.{os.getpid()}')   # written whole, renamed
         with open(tmp, 'wb') as f:
             pickle.dump([_SEP.join(t) for t in tokens], f, protocol=5)

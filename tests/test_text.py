@@ -75,6 +75,9 @@ def test_tokenize_cache_and_workers(tok, tmp_path, monkeypatch):
     tokenize(texts, other, cache='toy', n_workers=1, show_progress=False)
     (new,) = (tmp_path/'tokens').glob('toy-*.pkl')    # a new key; the old file is gone
     assert new != cached
+    tokenize(texts[:3], tok, cache='toy-part', n_workers=1, show_progress=False)
+    tokenize(texts[:5], tok, cache='toy', n_workers=1, show_progress=False)   # replaces toy's file only
+    assert len(list((tmp_path/'tokens').glob('toy-part-*.pkl'))) == 1, "another cache's file was removed"
 
 
 def test_vocab():
