@@ -14,6 +14,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from .awd_lstm import AWDLSTM
+from .text import pad_collate
 
 # %% ../nbs/12c_ulmfit.ipynb #4d099621
 def _unique(params):
@@ -116,9 +117,7 @@ def classifier_splitter(model):
 def classify_texts(model, texts, tok, vocab, classes, max_len=None):
     "`(class, probability)` for each of `texts`, by a `TextClassifier` in eval mode."
     ids = [vocab.numericalize(tokens[:max_len]) for tokens in tok(texts)]
-    lengths = torch.tensor([len(t) for t in ids])
-    tokens = torch.full((len(ids), int(lengths.max())), vocab.pad_idx, dtype=torch.long)
-    for row, text in enumerate(ids): tokens[row, :len(text)] = text
+    (tokens, lengths), _ = pad_collate([(t, torch.tensor(0)) for t in ids], vocab.pad_idx)   # no labels
     device = next(model.parameters()).device
     model.eval()
     with torch.no_grad():
