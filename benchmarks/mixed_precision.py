@@ -26,16 +26,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # run from a chec
 import torch
 import torch.nn.functional as F
 
-from course_lib.core import set_seed
+from course_lib.core import set_seed, synchronize
+from course_lib.fp16 import amp_dtype
 from course_lib.xresnet import xresnet, xresnet18, xresnet50
 
 
 # ------------------------------------------------------------------------------------------ models
+# notebook 11's XResNets (xresnet10: one block per stage)
 ARCHS = {'xresnet10': lambda: xresnet([1, 1, 1, 1]), 'xresnet18': xresnet18, 'xresnet50': xresnet50}
-
-def get_arch(name):
-    "A function making notebook 11's XResNet `name` (xresnet10: one block per stage), and where it is from."
-    return ARCHS[name], 'course_lib.xresnet'
 
 
 # ------------------------------------------------------------------------------------------ timing
@@ -58,17 +56,16 @@ def make_step(model, opt, xb, yb, dtype=None, channels_last=False):
 
 def time_steps(step, n, device):
     "Seconds per step, over `n` steps after the device has finished its queue."
-    sync = torch.cuda.synchronize if device.type == 'cuda' else (lambda: None)
-    sync()
+    synchronize(device)
     start = time.perf_counter()
     for _ in range(n): step()
-    sync()
+    synchronize(device)
     return (time.perf_counter() - start) / n
 
 
 def speedup(arch_name, device, size, bs, dtype, channels_last, repeats, n_steps):
     "Median over `repeats` of fp32 time / AMP time, the two interleaved."
-    arch, source = get_arch(arch_name)
+    arch = ARCHS[arch_name]
     set_seed(0)
     xb = torch.randn(bs, 3, size, size, device=device)
     yb = torch.randint(0, 10, (bs,), device=device)
@@ -84,7 +81,7 @@ def speedup(arch_name, device, size, bs, dtype, channels_last, repeats, n_steps)
     for _ in range(repeats):
         times = {variant: time_steps(step, n_steps, device) for variant, step in steps.items()}
         ratios.append(times['fp32'] / times['amp'])
-    return statistics.median(ratios), source
+    return statistics.median(ratios)
 
 
 def main(argv=None):
@@ -96,9 +93,9 @@ def main(argv=None):
     repeats, n_steps = (3, 2) if args.quick else (7, 5)
 
     cpu = torch.device('cpu')
-    ratio, source = speedup('xresnet10', cpu, size=64, bs=16, dtype=torch.bfloat16, channels_last=False,
+    ratio = speedup('xresnet10', cpu, size=64, bs=16, dtype=torch.bfloat16, channels_last=False,
                             repeats=repeats, n_steps=n_steps)
-    print(f'amp_model_source: {source}')
+    print(f'amp_model_source: {xresnet.__module__}')   # the notebook's models, not a copy
     print(f'amp_cpu_threads: {torch.get_num_threads()}')
     print(f'amp_speedup_cpu_bf16_xresnet10_64px: {ratio:.2f}x')
 
@@ -109,10 +106,10 @@ def main(argv=None):
         return
     device = torch.device('cuda')
     print(f'amp_gpu: {torch.cuda.get_device_name(device)}')
-    dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    dtype = amp_dtype(device)
     for name, arch_name, channels_last in gpu_runs:
         if dtype != torch.bfloat16: name = name.replace('bf16', 'fp16')
-        ratio, _ = speedup(arch_name, device, size=128, bs=128, dtype=dtype, channels_last=channels_last,
+        ratio = speedup(arch_name, device, size=128, bs=128, dtype=dtype, channels_last=channels_last,
                            repeats=repeats, n_steps=4 * n_steps)
         print(f'{name}: {ratio:.2f}x')
 
