@@ -31,6 +31,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))   # course_lib from this clone, installed or not (as the runs below)
 CLI = 'import sys; from course_lib.tools.cli import main; sys.exit(main(sys.argv[1:]))'
 
 
@@ -122,14 +123,8 @@ def main(argv=None) -> int:
 
 
 def _notebook_section(report) -> str:
-    rows = ['## Notebooks', '', '| notebook | status | seconds | headline metric | card |', '|---|---|---:|---|---|']
-    for r in report['notebooks']:
-        status = r['status'] if r['failed_cell'] is None else f"{r['status']} (cell {r['failed_cell']})"
-        metric = (r['metric'] or '-') + (' (sample)' if r['samples'] else '')
-        rows.append(f"| {r['notebook']} | {status} | {r['seconds']:.1f} | {metric} | {r['card']} |")
-    if failed := [r for r in report['notebooks'] if r['error']]:
-        rows += ['', *(f"- {r['notebook']}: `{r['error']}`" for r in failed)]
-    return '\n'.join(rows)
+    from course_lib.tools.notebooks import report_table   # the table `course-lib run --report` writes
+    return '\n'.join(['## Notebooks', '', *report_table(report)])
 
 
 if __name__ == '__main__':

@@ -8,7 +8,7 @@ Docs: https://course-lib.github.io/course_lib/tools_notebooks.html.md"""
 __all__ = ['LESSONS', 'REPOSITORY', 'KEEP_RUNS', 'nb_number', 'lesson_of', 'course_notebooks', 'repository_url', 'find_nbs_dir',
            'select_notebooks', 'shipped_notebooks', 'copy_notebooks', 'NotebookResult', 'run_notebook',
            'default_run_dir', 'prune_runs', 'writable_dir', 'run_course', 'text_table', 'summary_table',
-           'machine_summary', 'write_report', 'export_library']
+           'machine_summary', 'report_table', 'write_report', 'export_library']
 
 # %% ../../nbs/90_tools_notebooks.ipynb #df28afe3
 import filecmp
@@ -252,12 +252,9 @@ def machine_summary() -> dict:
     return {'device': device_name(), 'card': card, 'torch': torch.__version__,
             'python': platform.python_version(), 'cpu_cores': cores}
 
-def _report_markdown(report) -> str:
-    m = report['machine']
-    lines = ['# Course run', '',
-             f"{m['card'] or 'no GPU'} (device `{m['device']}`), {m['cpu_cores']} CPU cores; PyTorch {m['torch']}, "
-             f"Python {m['python']}; {report['date']}; {'quick mode' if report['quick'] else 'full sizes'}.", '',
-             '| notebook | status | seconds | headline metric | card |', '|---|---|---:|---|---|']
+def report_table(report) -> list[str]:
+    "The Markdown lines of a run report's notebooks: a table, then notes on samples and failures."
+    lines = ['| notebook | status | seconds | headline metric | card |', '|---|---|---:|---|---|']
     for r in report['notebooks']:
         status = r['status'] if r['failed_cell'] is None else f"{r['status']} (cell {r['failed_cell']})"
         metric = (r['metric'] or '-') + (' \\*' if r['samples'] else '')
@@ -266,7 +263,14 @@ def _report_markdown(report) -> str:
         lines += ['', f"\\* measured on the bundled samples ({', '.join(samples)}), not the full datasets."]
     if failed := [r for r in report['notebooks'] if r['error']]:
         lines += ['', '## Failures', ''] + [f"- {r['notebook']}: `{r['error']}`" for r in failed]
-    return '\n'.join(lines) + '\n'
+    return lines
+
+def _report_markdown(report) -> str:
+    m = report['machine']
+    lines = ['# Course run', '',
+             f"{m['card'] or 'no GPU'} (device `{m['device']}`), {m['cpu_cores']} CPU cores; PyTorch {m['torch']}, "
+             f"Python {m['python']}; {report['date']}; {'quick mode' if report['quick'] else 'full sizes'}.", '']
+    return '\n'.join(lines + report_table(report)) + '\n'
 
 def write_report(results, path, quick=False, machine=None) -> Path:
     "Write `results` to `path` with the machine named: JSON for a `.json` file, else Markdown."
