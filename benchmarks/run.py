@@ -25,6 +25,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))   # course_lib from this checkout, as the scripts do
 LINE = re.compile(r'^([A-Za-z][\w.\-]*): (\S.*)$')   # `name: value`; anything else a script prints is ignored
 
 
@@ -71,6 +72,7 @@ def _last_line(text: str) -> str:
 def machine() -> dict:
     "What the figures were measured on: CPU model and cores, GPU card, PyTorch and Python versions."
     import torch
+    from course_lib.core import usable_cores
     cpu = platform.processor() or platform.machine()
     try:
         for line in Path('/proc/cpuinfo').read_text().splitlines():
@@ -78,9 +80,8 @@ def machine() -> dict:
                 cpu = line.split(':', 1)[1].strip()
                 break
     except OSError: pass
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
-    return dict(cpu=cpu, cores=cores, gpu=gpu, torch=torch.__version__, python=platform.python_version(),
+    return dict(cpu=cpu, cores=usable_cores(), gpu=gpu, torch=torch.__version__, python=platform.python_version(),
                 system=platform.system())
 
 

@@ -246,11 +246,10 @@ def machine_summary() -> dict:
     "Where a run happened: the device course_lib picks, the GPU card, PyTorch, Python, CPU cores."
     import platform
     import torch
-    from course_lib.core import device_name
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()
+    from course_lib.core import device_name, usable_cores
     card = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
     return {'device': device_name(), 'card': card, 'torch': torch.__version__,
-            'python': platform.python_version(), 'cpu_cores': cores}
+            'python': platform.python_version(), 'cpu_cores': usable_cores()}
 
 def report_table(report) -> list[str]:
     "The Markdown lines of a run report's notebooks: a table, then notes on samples and failures."
