@@ -13,7 +13,7 @@ import json
 import lzma
 import math
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -24,7 +24,7 @@ from .awd_lstm import (GradientClipping, RNNTrainer, cross_entropy_flat,
                                  get_language_model)
 from .data import models_dir, untar_data, show_path
 from .learner import Learner
-from .text import LMLoader, Tokenizer, Vocab, lm_databunch, tokenize
+from .text import TK_UNK, LMLoader, Tokenizer, Vocab, lm_databunch, tokenize
 
 # %% ../nbs/12b_lm_pretrain.ipynb #b333cb1a
 def wiki_dump_articles(path) -> list[str]:
@@ -112,7 +112,7 @@ def generate(model, vocab, tok, start: str, n_words=30, temperature=0.8) -> str:
         x = ids[None]                              # (1, len(start))
         for _ in range(n_words):
             scores = model(x)[0, -1].float() / temperature
-            scores[vocab.stoi['xxunk']] = -float('inf')   # never write xxunk
+            scores[vocab.stoi[TK_UNK]] = -float('inf')   # never write xxunk
             next_id = torch.multinomial(scores.softmax(-1), 1)
             out.append(int(next_id))
             x = next_id[None]                      # the hidden state holds the rest

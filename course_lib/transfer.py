@@ -13,6 +13,8 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
+from .cnn import init_cnn
+
 # %% ../nbs/11a_transfer_learning.ipynb #c05714dd
 class AdaptiveConcatPool2d(nn.Module):
     "Max and average pooling, concatenated: (bs, nf, h, w) -> (bs, 2·nf, size, size)."
@@ -39,8 +41,7 @@ def transfer_model(pretrained,  # an nn.Sequential whose last child is its head
     nf = num_features(body)
     head = nn.Sequential(AdaptiveConcatPool2d(), nn.Flatten(), nn.Dropout(p),
                          nn.Linear(2 * nf, n_out))
-    nn.init.kaiming_normal_(head[-1].weight)
-    nn.init.zeros_(head[-1].bias)
+    init_cnn(head)   # Kaiming weights, zero bias for the new linear layer
     return nn.Sequential(OrderedDict(body=body, head=head))
 
 # %% ../nbs/11a_transfer_learning.ipynb #3209a7c3
