@@ -100,7 +100,10 @@ def decode_image(img,            # a PIL image, ideally opened and not yet decod
         import simplejpeg
         w, h = img.size
         try:
-            data = Path(img.filename).read_bytes()
+            if img.fp is None: data = Path(img.filename).read_bytes()
+            else:   # the file PIL opened for the header: read once (PIL seeks for itself)
+                img.fp.seek(0)
+                data = img.fp.read()
             return simplejpeg.decode_jpeg(data, 'RGB', min_width=-(-w // scale),
                                           min_height=-(-h // scale))
         except ValueError: pass   # CMYK, or damaged: PIL decides, and names the problem
