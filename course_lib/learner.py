@@ -274,12 +274,17 @@ class LearnerSteps(TrainingLoop):
     def step(self): self.opt.step()
     def zero_grad(self): self.opt.zero_grad()
 
+    def _prepare_model(self):
+        "The callbacks' steps checked, the model on `device` (in place), its float dtype noted."
+        self._steps = self.step_functions()
+        self.model.to(self.device)      # in place: an optimizer keeps its parameters
+        self._float32 = _is_float32(self.model)
+
     def get_preds(self, dl=None):
         "Predictions and targets over `dl` (default: the validation set), on the CPU."
         dl = self.dls.valid_dl if dl is None else dl
-        self._steps = self.step_functions()
-        self.model.to(self.device).eval()
-        self._float32 = _is_float32(self.model)
+        self._prepare_model()
+        self.model.eval()
         self.in_train, self.dl, self.iters = False, dl, len(dl)
         preds, targets = [], []
         with torch.no_grad():
@@ -478,19 +483,17 @@ class Learner(Checkpoints, OptimizerSetup, LearnerSteps):
 
     def _prepare_fit(self, n_epoch, lr, reset_opt, resume):
         "Check the callbacks' steps, move the model, make or update the optimizer."
-        self._steps = self.step_functions()
         start = self.epochs_done if resume else 0
         if start >= n_epoch:
             raise ValueError(f"{start} of {n_epoch} epochs are done already: ask for "
                              "more epochs, or fit without resume=True to start again.")
         if resume and self._saved_rng is not None: _set_rng_state(self._saved_rng)
-        self.model.to(self.device)      # in place: the optimizer keeps its parameters
+        self._prepare_model()
         if self.opt is None or reset_opt or not self._opt_matches(): self.create_opt(lr)
         elif lr is not None:
             for group, group_lr in zip(self.opt.param_groups, self.lrs(lr)):
                 group['lr'] = group_lr
         _opt_state_to(self.opt, self.device)
-        self._float32 = _is_float32(self.model)
         self.epochs, self.resumed, self.epochs_done = n_epoch, resume, start
         return start
 
