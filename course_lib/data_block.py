@@ -18,7 +18,7 @@ import importlib.util
 import operator
 import os
 import warnings
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import NamedTuple
 
@@ -325,8 +325,14 @@ def normalize_batch(xb,           # (bs, 3, h, w) bytes, or floats in [0, 1]
     "A batch of images as float32, normalised per channel by `stats`."
     xb = xb.float() if xb.dtype == torch.uint8 else xb * 255   # one new tensor
     if stats is None: return xb.div_(255)
-    mean, std = (torch.tensor(s, device=xb.device).view(1, -1, 1, 1) for s in stats)
-    return xb.mul_(1 / (255 * std)).sub_(mean / std)   # in place: no new memory
+    scale, shift = _normalizer(tuple(map(tuple, stats)), xb.device)
+    return xb.mul_(scale).sub_(shift)   # in place: no new memory
+
+@lru_cache(maxsize=16)
+def _normalizer(stats, device):
+    "`1 / (255·std)` and `mean / std` on `device`, made once, not for every batch."
+    mean, std = (torch.tensor(s, device=device).view(1, -1, 1, 1) for s in stats)
+    return 1 / (255 * std), mean / std
 
 def collate_images(batch, stats=None, floats=True):
     "Stack `(x, y)` items into `(xb, yb, skipped)`; `Unreadable` ones go to `skipped`."
