@@ -15,6 +15,7 @@ __all__ = ['image_extensions', 'imagenet_stats', 'get_files', 'Transform', 'comp
 import copy
 import hashlib
 import importlib.util
+import math
 import operator
 import os
 import warnings
@@ -26,7 +27,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
-from torch.utils.data import DataLoader, default_collate
+from torch.utils.data import DataLoader, default_collate, get_worker_info
 
 from .cnn import ListContainer
 from .core import default_workers
@@ -81,7 +82,7 @@ def compose(x, funcs, order_key='order'):
 _simplejpeg = None   # unknown until asked
 
 def simplejpeg_available() -> bool:
-    "Whether the optional `simplejpeg` decoder is installed (`pip install simplejpeg`)."
+    "Whether `simplejpeg` (a dependency) can be imported; without it, PIL decodes JPEGs too."
     global _simplejpeg
     if _simplejpeg is None:
         _simplejpeg = importlib.util.find_spec('simplejpeg') is not None
@@ -324,9 +325,13 @@ def normalize_batch(xb,           # (bs, 3, h, w) bytes, or floats in [0, 1]
                     stats=None):  # (mean, std) per channel; None: floats in [0, 1]
     "A batch of images as float32, normalised per channel by `stats`."
     xb = xb.float() if xb.dtype == torch.uint8 else xb * 255   # one new tensor
+    return _normalize_(xb, stats)
+
+def _normalize_(xb, stats):
+    "Normalise float pixel values (0 to 255) in place: no new memory."
     if stats is None: return xb.div_(255)
     scale, shift = _normalizer(tuple(map(tuple, stats)), xb.device)
-    return xb.mul_(scale).sub_(shift)   # in place: no new memory
+    return xb.mul_(scale).sub_(shift)
 
 @lru_cache(maxsize=16)
 def _normalizer(stats, device):
@@ -334,14 +339,26 @@ def _normalizer(stats, device):
     mean, std = (torch.tensor(s, device=device).view(1, -1, 1, 1) for s in stats)
     return 1 / (255 * std), mean / std
 
+def _batch_tensor(shape, dtype):
+    "An empty batch; in a `DataLoader` worker, in shared memory, so sending it copies nothing."
+    if get_worker_info() is None: return torch.empty(shape, dtype=dtype)
+    nbytes = math.prod(shape) * dtype.itemsize
+    storage = torch.UntypedStorage._new_shared(nbytes)   # as `default_collate` does
+    return torch.empty(0, dtype=dtype).set_(storage, 0, shape)
+
 def collate_images(batch, stats=None, floats=True):
     "Stack `(x, y)` items into `(xb, yb, skipped)`; `Unreadable` ones go to `skipped`."
     skipped = [f'{x.name} ({x.reason})' for x, _ in batch if isinstance(x, Unreadable)]
     good = [(x, y) for x, y in batch if not isinstance(x, Unreadable)]
     if not good: return None, None, skipped
-    xb, yb = default_collate(good)   # in a worker, stacks straight into shared memory
-    if floats or xb.dtype != torch.uint8: xb = normalize_batch(xb, stats)
-    return xb, yb, skipped
+    xs, ys = zip(*good)
+    if floats and getattr(xs[0], 'dtype', None) == torch.uint8:   # floats as they are stacked
+        xb = _batch_tensor((len(xs), *xs[0].shape), torch.float32)
+        xb = _normalize_(torch.stack(xs, out=xb), stats)
+    else:
+        xb = default_collate(xs)   # in a worker, stacks straight into shared memory
+        if floats or xb.dtype != torch.uint8: xb = normalize_batch(xb, stats)
+    return xb, default_collate(ys), skipped
 
 # %% ../nbs/08_data_block.ipynb #4a527f83
 class ImageLoader:

@@ -184,6 +184,30 @@ def test_byte_batches_converted_by_the_loader_match_worker_floats(tmp_path):
     torch.testing.assert_close(xb, next(iter(dls.valid_dl))[0])
 
 
+def _collate_noting_shared(batch, stats):
+    "`collate_images`, and whether its batch was in shared memory before the DataLoader sent it."
+    from course_lib.data_block import collate_images
+    out = collate_images(batch, stats)
+    return out, out[0].is_shared()
+
+
+def test_worker_batches_are_floats_made_in_shared_memory(tmp_path):
+    "In a worker, bytes are stacked straight into a shared float batch: the same values, nothing to copy."
+    from functools import partial
+    from torch.utils.data import DataLoader
+    from course_lib.data_block import collate_images, imagenet_stats, normalize_batch
+    dls = image_databunch(make_folder(tmp_path), size=8, bs=4, num_workers=0)
+    ds = dls.valid_ds
+    items = [ds[i] for i in range(len(ds))]
+    expected = normalize_batch(torch.stack([x for x, _ in items]), imagenet_stats)
+    for stats, want in ((imagenet_stats, expected), (None, torch.stack([x for x, _ in items]) / 255)):
+        dl = DataLoader(ds, len(ds), num_workers=1, collate_fn=partial(_collate_noting_shared, stats=stats))
+        (xb, yb, skipped), shared_in_worker = next(iter(dl))
+        assert xb.dtype == torch.float32 and shared_in_worker and skipped == []
+        torch.testing.assert_close(xb, want)
+        assert yb.tolist() == [y for _, y in items]
+
+
 def test_first_per_class_keeps_n_of_each_class_per_side(tmp_path):
     from collections import Counter
 
