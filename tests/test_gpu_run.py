@@ -161,7 +161,8 @@ def test_gpu_wheel_list_matches_the_pins():
                 found[re.sub(r'[-_.]+', '-', m.group(1)).lower()] = m.group(2)
         return found
     wheels, constraints = pins('tools/gpu_wheels.txt'), pins('constraints.txt')
-    assert len(wheels) == 45 + 19 and {'nbval', 'ipykernel', 'fastprogress', 'nbdev', 'spacy', 'thinc'} <= set(wheels)
+    assert len(wheels) == 46 + 19 and {'nbval', 'ipykernel', 'fastprogress', 'simplejpeg', 'nbdev', 'spacy',
+                                          'thinc'} <= set(wheels)
     stale = {name: (version, constraints.get(name)) for name, version in wheels.items()
              if constraints.get(name) != version}
     assert not stale, f'update tools/gpu_wheels.txt to constraints.txt: {stale}'
