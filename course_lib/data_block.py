@@ -341,9 +341,9 @@ def _normalizer(stats, device):
 
 def _batch_tensor(shape, dtype):
     "An empty batch; in a `DataLoader` worker, in shared memory, so sending it copies nothing."
-    if get_worker_info() is None: return torch.empty(shape, dtype=dtype)
-    nbytes = math.prod(shape) * dtype.itemsize
-    storage = torch.UntypedStorage._new_shared(nbytes)   # as `default_collate` does
+    new_shared = getattr(torch.UntypedStorage, '_new_shared', None)   # what `default_collate` uses
+    if get_worker_info() is None or new_shared is None: return torch.empty(shape, dtype=dtype)
+    storage = new_shared(math.prod(shape) * dtype.itemsize)
     return torch.empty(0, dtype=dtype).set_(storage, 0, shape)
 
 def collate_images(batch, stats=None, floats=True):

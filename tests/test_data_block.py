@@ -208,6 +208,19 @@ def test_worker_batches_are_floats_made_in_shared_memory(tmp_path):
         assert yb.tolist() == [y for _, y in items]
 
 
+def test_worker_batches_without_the_private_shared_memory_call(tmp_path, monkeypatch):
+    "Should a PyTorch release drop `UntypedStorage._new_shared`, batches are made in ordinary memory, same values."
+    from functools import partial
+    from torch.utils.data import DataLoader
+    from course_lib.data_block import imagenet_stats, normalize_batch
+    monkeypatch.setattr(torch.UntypedStorage, '_new_shared', None)   # the workers are forked after this
+    ds = image_databunch(make_folder(tmp_path), size=8, bs=4, num_workers=0).valid_ds
+    dl = DataLoader(ds, len(ds), num_workers=1, collate_fn=partial(_collate_noting_shared, stats=imagenet_stats))
+    (xb, _, _), shared_in_worker = next(iter(dl))
+    assert not shared_in_worker
+    torch.testing.assert_close(xb, normalize_batch(torch.stack([ds[i][0] for i in range(len(ds))]), imagenet_stats))
+
+
 def test_first_per_class_keeps_n_of_each_class_per_side(tmp_path):
     from collections import Counter
 
