@@ -9,8 +9,8 @@ __all__ = ['TK_UNK', 'TK_PAD', 'TK_BOS', 'TK_EOS', 'TK_FLD', 'TK_REP', 'TK_WREP'
            'PRE_RULES', 'POST_RULES', 'read_text', 'texts_from_folders', 'texts_from_csv', 'load_imdb', 'fix_html',
            'replace_rep', 'replace_wrep', 'spaces_around', 'rm_useless_spaces', 'replace_all_caps', 'deal_caps',
            'add_bos', 'spacy_tokenizer', 'Tokenizer', 'tokenize_parallel', 'token_cache_path', 'tokenize', 'Vocab',
-           'LMLoader', 'lm_databunch', 'TextDataset', 'pad_collate', 'SortSampler', 'SortishSampler', 'encode_labels',
-           'clas_databunch']
+           'LMLoader', 'lm_databunch', 'TextDataset', 'pad_texts', 'pad_collate', 'SortSampler', 'SortishSampler',
+           'encode_labels', 'clas_databunch']
 
 # %% ../nbs/12_text.ipynb #c55b7b0f
 import csv
@@ -303,14 +303,19 @@ class TextDataset(Dataset):
     def __len__(self): return len(self.docs)
     def __getitem__(self, i): return self.docs[i], self.labels[i]
 
-def pad_collate(samples, pad_idx=1, pad_first=False):
-    "`[(ids, label), ...]` -> `((tokens, lengths), labels)`, padded to the longest."
-    lengths = torch.tensor([len(ids) for ids, _ in samples])
-    tokens = torch.full((len(samples), int(lengths.max())), pad_idx, dtype=torch.long)
-    for row, (ids, _) in enumerate(samples):
+def pad_texts(docs, pad_idx=1, pad_first=False):
+    "Numericalised texts as one `(n, longest)` tensor padded with `pad_idx`, and their lengths."
+    lengths = torch.tensor([len(ids) for ids in docs])
+    tokens = torch.full((len(docs), int(lengths.max())), pad_idx, dtype=torch.long)
+    for row, ids in enumerate(docs):
         if pad_first: tokens[row, tokens.shape[1] - len(ids):] = ids
         else: tokens[row, :len(ids)] = ids
-    return (tokens, lengths), torch.stack([label for _, label in samples])
+    return tokens, lengths
+
+def pad_collate(samples, pad_idx=1, pad_first=False):
+    "`[(ids, label), ...]` -> `((tokens, lengths), labels)`, padded to the longest."
+    docs, labels = zip(*samples)
+    return pad_texts(docs, pad_idx, pad_first), torch.stack(labels)
 
 # %% ../nbs/12_text.ipynb #521b07bf
 class SortSampler(Sampler):

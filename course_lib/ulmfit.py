@@ -14,7 +14,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from .awd_lstm import AWDLSTM
-from .text import pad_collate
+from .text import pad_texts
 
 # %% ../nbs/12c_ulmfit.ipynb #4d099621
 def _unique(params):
@@ -117,7 +117,7 @@ def classifier_splitter(model):
 def classify_texts(model, texts, tok, vocab, classes, max_len=None):
     "`(class, probability)` for each of `texts`, by a `TextClassifier` in eval mode."
     ids = [vocab.numericalize(tokens[:max_len]) for tokens in tok(texts)]
-    (tokens, lengths), _ = pad_collate([(t, torch.tensor(0)) for t in ids], vocab.pad_idx)   # no labels
+    tokens, lengths = pad_texts(ids, vocab.pad_idx)
     device = next(model.parameters()).device
     model.eval()
     with torch.no_grad():
