@@ -7,8 +7,8 @@
 A borrowed GPU machine has no network and takes 64 MiB with the clone (docs/gpu.md). Datasets that fit as
 the mirror stores them (MNIST, imdb_sample, WikiText-2) are copied unchanged. Image datasets are re-encoded:
 each image scaled so its shortest side is --size px (never enlarged) and saved as WebP at --quality, in the
-official folder layout, in one .tgz (gzip
-saves little on the images, but most of tar's 512-byte headers and padding, 10 MiB for Imagenette); the folder's `course_lib_mirror.json` names that archive as the mirror's copy
+official folder layout, in one .tgz (gzip saves little on the images, but most of tar's 512-byte headers and
+padding, 10 MiB for Imagenette); the folder's `course_lib_mirror.json` names that archive as the mirror's copy
 of the dataset, with its SHA-256 and a note that it was re-encoded, so the data layer checks it, unpacks it
 where the official archive would go, and `course-lib data` shows the note. Then, on the GPU machine:
 
@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT))   # course_lib from this clone, installed or not
 
 from course_lib.data import (DATASETS, MANIFEST, ChecksumError, check_file, file_digest,  # noqa: E402
                              find_in_mirror, show_path)
+from course_lib.core import usable_cores  # noqa: E402
 from course_lib.data import _size  # noqa: E402  (bytes in a file or folder, as `dataset_status` counts them)
 
 IMAGE_SUFFIXES = ('.jpeg', '.jpg', '.png')
@@ -137,7 +138,7 @@ def main(argv=None) -> int:
     parser.add_argument('--mirror', type=Path, help='the source mirror (default: $COURSE_LIB_MIRROR)')
     parser.add_argument('--size', type=int, default=128, help='shortest side of re-encoded images, px (default 128)')
     parser.add_argument('--quality', type=int, default=75, help='WebP quality of re-encoded images (default 75)')
-    parser.add_argument('--workers', type=int, default=os.cpu_count() or 1, help='processes that re-encode')
+    parser.add_argument('--workers', type=int, default=usable_cores(), help='processes that re-encode')
     args = parser.parse_args(argv)
     source = args.mirror or (Path(os.environ['COURSE_LIB_MIRROR']) if os.environ.get('COURSE_LIB_MIRROR') else None)
     if source is None: _fail('set COURSE_LIB_MIRROR (or pass --mirror) to the folder that holds the datasets.')
