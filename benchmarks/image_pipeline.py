@@ -28,7 +28,7 @@ from torch.utils.data import DataLoader
 import course_lib.data_block as data_block
 from course_lib.data import samples_dir, untar_data
 from course_lib.core import default_workers
-from course_lib.data_block import image_databunch, imagenet_stats
+from course_lib.data_block import get_files, image_databunch, image_extensions, imagenet_stats
 
 
 class PlainImages:
@@ -86,7 +86,6 @@ def read_once(files):
 
 def compare(path, size, bs, workers, rounds, n_batches, warm, tag=''):
     dls = image_databunch(path, size=size, bs=bs, num_workers=workers)
-    read_once(dls.train_ds.x.items)
     plain, normalise = plain_loader(dls, size, bs, workers)
     n_batches = min(n_batches, len(plain) - warm)
     ours, base = [], []
@@ -130,6 +129,7 @@ if __name__ == '__main__':
     decoder = 'simplejpeg' if data_block.simplejpeg_available() else 'PIL'
     print(f'image_pipeline_workers: {workers}')
     print(f'image_pipeline_decoder: {decoder}')
+    read_once(get_files(path/'train', image_extensions))   # once, for every comparison below
     for size in (128, 64):
         compare(path, size, 64, workers, rounds, n_batches, warm)
     if decoder == 'simplejpeg':   # the same pipeline with PIL decoding, for those without simplejpeg
