@@ -8,6 +8,7 @@ Docs: https://course-lib.github.io/course_lib/transfer_learning.html.md"""
 __all__ = ['AdaptiveConcatPool2d', 'num_features', 'transfer_model', 'freeze', 'unfreeze', 'n_trainable', 'body_head_splitter']
 
 # %% ../nbs/11a_transfer_learning.ipynb #31b01f77
+import copy
 from collections import OrderedDict
 
 import torch
@@ -36,8 +37,8 @@ def num_features(body, c_in=3):
 def transfer_model(pretrained,  # an nn.Sequential whose last child is its head
                    n_out,       # classes of the new task
                    p=0.25):     # dropout before the new linear layer
-    "`pretrained` without its head, and a new concat-pooling head for `n_out` classes."
-    body = pretrained[:-1]
+    "A copy of `pretrained` without its head, and a new concat-pooling head for `n_out` classes."
+    body = copy.deepcopy(pretrained[:-1])   # slicing alone would share the modules
     nf = num_features(body)
     head = nn.Sequential(AdaptiveConcatPool2d(), nn.Flatten(), nn.Dropout(p),
                          nn.Linear(2 * nf, n_out))
