@@ -1,7 +1,7 @@
 """How fast does notebook 12b's language model train, bare and through the Learner?
 
 The model of 12b's CPU run (vocabulary 10,000, embeddings of 96, three LSTM layers of 256 units, 12b's
-`drop_mult`) on batches of 16 x 70 random tokens, trained two ways in alternating rounds of the same run:
+`drop_mult`) on batches of 8 x 70 random tokens, trained two ways in alternating rounds of the same run:
 
 - `bare`: a plain loop, `Adam` and `F.cross_entropy` on the same `LMLoader`, nothing else;
 - `learner`: `course_lib.lm.lm_learner` and `fit_one_cycle`, as 12b runs it (AdamW with weight decay,
@@ -29,7 +29,7 @@ from course_lib.awd_lstm import get_language_model
 from course_lib.lm import lm_learner
 from course_lib.text import LMLoader, Vocab, lm_databunch
 
-VOCAB, EMB, HID, LAYERS, BS, BPTT, DROP_MULT = 10_000, 96, 256, 3, 16, 70, 0.1   # 12b's CPU run
+VOCAB, EMB, HID, LAYERS, BS, BPTT, DROP_MULT = 10_000, 96, 256, 3, 8, 70, 0.1   # 12b's CPU run
 
 
 def random_docs(n_batches, seed=0):
