@@ -14,6 +14,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from .awd_lstm import AWDLSTM
+from .norms import RunningBatchNorm
 from .text import pad_texts
 
 # %% ../nbs/12c_ulmfit.ipynb #4d099621
@@ -50,12 +51,14 @@ class PackedAWDLSTM(AWDLSTM):
         "Tokens `(bs, sl)` padded at the end, lengths `(bs,)` -> as `AWDLSTM.forward`."
         lengths = lengths.cpu()     # pack_padded_sequence plans on the host
         out = self.input_dp(self.embedding(x))         # (bs, sl, emb_sz)
-        for rnn, hidden_dp in zip(self.rnns, self.hidden_dps):
+        last = len(self.rnns) - 1
+        for i, (rnn, hidden_dp) in enumerate(zip(self.rnns, self.hidden_dps)):
             packed = pack_padded_sequence(out, lengths, batch_first=True,
                                           enforce_sorted=False)
             raw, _ = rnn(packed)
             raw, _ = pad_packed_sequence(raw, batch_first=True, total_length=x.shape[1])
-            out = hidden_dp(raw)                       # zeros after each text's end
+            # zeros after each text's end; dropout between layers, none after the last
+            out = hidden_dp(raw) if i < last else raw
         return out, raw
 
 # %% ../nbs/12c_ulmfit.ipynb #815421d6
@@ -70,9 +73,9 @@ def masked_concat_pool(out, lengths):
     return torch.cat([last, top, mean], dim=1)
 
 # %% ../nbs/12c_ulmfit.ipynb #e6506806
-def linear_block(ni, no, p, act=True):
-    "Batch norm, dropout, a linear layer and, unless it is the last, a ReLU."
-    layers = [nn.BatchNorm1d(ni), nn.Dropout(p), nn.Linear(ni, no)]
+def linear_block(ni, no, p, act=True, window=100):   # window: reviews the norm averages
+    "Running batch norm (07), dropout, a linear layer and, unless last, a ReLU."
+    layers = [RunningBatchNorm(ni, window), nn.Dropout(p), nn.Linear(ni, no)]
     return layers + [nn.ReLU(inplace=True)] if act else layers
 
 class PoolingClassifier(nn.Module):
