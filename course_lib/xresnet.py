@@ -59,11 +59,14 @@ def xresnet(layers,                    # blocks per stage, e.g. [2, 2, 2, 2]
             n_out=1000,                # classes
             stem=(32, 32, 64),         # channels of the three stem convs
             widths=(64, 128, 256, 512),  # inner channels of each stage
-            p=0.):                     # dropout before the last linear layer
+            p=0.,                      # dropout before the last linear layer
+            width=1.):                 # multiplies every channel count above
     "ResNet with the Bag of Tricks changes: 3-conv stem, ResNet-B/D, zero-init BN."
     if len(layers) != len(widths):
         raise ValueError(f"{len(layers)} stages in layers={list(layers)} but "
                          f"{len(widths)} widths: give one width per stage.")
+    if width != 1:
+        stem, widths = ([max(1, round(c * width)) for c in cs] for cs in (stem, widths))
     sizes = [c_in, *stem]
     convs = [conv_bn(sizes[i], sizes[i + 1], stride=2 if i == 0 else 1)
              for i in range(len(stem))]

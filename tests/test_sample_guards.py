@@ -42,7 +42,8 @@ GUARDS = [
     ('09c_add_progress_bar', 'len(dls.train_ds) >= 50_000', True),
     ('10c_fp16', 'n_scratch >= 6_400', True),
     ('10c_fp16', 'len(train_ds) >= 50_000', True),
-    ('11_train_imagenette', 'not (quick_mode() or is_sample(path) or gpu_available())', True),
+    ('11_train_imagenette', 'len(dls.train_ds) >= 9_000 and not gpu_available()', True),
+    ('11a_transfer_learning', 'len(dls.train_ds) >= 2_000 and not (is_sample(path) or is_sample(source) or gpu_available())', True),
     ('12b_lm_pretrain', 'small', False),
 ]
 
