@@ -6,7 +6,8 @@ Docs: https://course-lib.github.io/course_lib/ulmfit.html.md"""
 
 # %% auto #0
 __all__ = ['encoder_groups', 'lm_splitter', 'freeze_to', 'PackedAWDLSTM', 'masked_concat_pool', 'linear_block',
-           'PoolingClassifier', 'TextClassifier', 'get_text_classifier', 'classifier_splitter', 'classify_texts']
+           'PoolingClassifier', 'TextClassifier', 'get_text_classifier', 'classifier_splitter', 'fit_gradually',
+           'classify_texts']
 
 # %% ../nbs/12c_ulmfit.ipynb #eb85b771
 import torch
@@ -115,6 +116,14 @@ def get_text_classifier(vocab_sz, n_out, emb_sz=300, n_hid=300, n_layers=2, pad_
 def classifier_splitter(model):
     "A classifier's parameter groups: the embedding, each LSTM layer, the head."
     return [*encoder_groups(model.encoder), list(model.head.parameters())]
+
+# %% ../nbs/12c_ulmfit.ipynb #474b7fca
+def fit_gradually(learn, splitter, stages):
+    "Gradual unfreezing: for each `(n, epochs, lr_max)`, one cycle of groups `n` on."
+    for n, epochs, lr_max in stages:
+        freeze_to(learn.model, splitter, n)
+        learn.fit_one_cycle(epochs, lr_max=lr_max)
+    return learn
 
 # %% ../nbs/12c_ulmfit.ipynb #b47a0651
 def classify_texts(model, texts, tok, vocab, classes, max_len=None):

@@ -1,5 +1,5 @@
 """ULMFiT's classifier: packed sequences with CPU lengths from any device, padding-free pooling, groups, freezing,
-the same scores in eval mode as in training mode."""
+the same scores in eval mode as in training mode, gradual unfreezing."""
 import random
 
 import pytest
@@ -10,7 +10,7 @@ import course_lib.ulmfit as ulmfit
 from course_lib.awd_lstm import get_language_model
 from course_lib.core import default_device
 from course_lib.text import pad_texts
-from course_lib.ulmfit import (classifier_splitter, freeze_to, get_text_classifier, lm_splitter,
+from course_lib.ulmfit import (classifier_splitter, fit_gradually, freeze_to, get_text_classifier, lm_splitter,
                                masked_concat_pool)
 
 
@@ -199,3 +199,15 @@ def test_no_dropout_after_the_last_lstm_layer():
             eval_out, _ = encoder.eval()(tokens, lengths)
         assert (not torch.allclose(train_out, eval_out)) == dropped, n_layers
 
+
+def test_fit_gradually_unfreezes_stage_by_stage():
+    clf = get_text_classifier(40, 2, 8, 16, n_layers=2)
+    seen = []
+    class Recorder:
+        model = clf
+        def fit_one_cycle(self, epochs, lr_max):
+            seen.append(([all(p.requires_grad for p in g) for g in classifier_splitter(clf)], epochs, lr_max))
+    stages = [(-1, 1, 0.1), (-2, 2, slice(0.01, 0.1)), (0, 3, 0.05)]
+    fit_gradually(Recorder(), classifier_splitter, stages)
+    assert seen == [([False, False, False, True], 1, 0.1), ([False, False, True, True], 2, slice(0.01, 0.1)),
+                    ([True] * 4, 3, 0.05)]
