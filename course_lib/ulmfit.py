@@ -7,7 +7,7 @@ Docs: https://course-lib.github.io/course_lib/ulmfit.html.md"""
 # %% auto #0
 __all__ = ['encoder_groups', 'lm_splitter', 'freeze_to', 'PackedAWDLSTM', 'masked_concat_pool', 'linear_block',
            'PoolingClassifier', 'TextClassifier', 'get_text_classifier', 'classifier_splitter', 'fit_gradually',
-           'classify_texts']
+           'BagOfWords', 'classify_texts']
 
 # %% ../nbs/12c_ulmfit.ipynb #eb85b771
 import torch
@@ -124,6 +124,20 @@ def fit_gradually(learn, splitter, stages):
         freeze_to(learn.model, splitter, n)
         learn.fit_one_cycle(epochs, lr_max=lr_max)
     return learn
+
+# %% ../nbs/12c_ulmfit.ipynb #af3aa1d7
+class BagOfWords(nn.Module):
+    "Logistic regression on bag-of-words counts: `(tokens, lengths)` -> class scores."
+    def __init__(self, vocab_sz, n_out, pad_idx=1):
+        super().__init__()
+        # row w: word w's weight for each class; a text sums the rows of its tokens
+        self.word_weights = nn.EmbeddingBag(vocab_sz, n_out, mode='sum',
+                                            padding_idx=pad_idx)
+        nn.init.zeros_(self.word_weights.weight)
+        self.bias = nn.Parameter(torch.zeros(n_out))
+
+    def forward(self, tokens, lengths):   # lengths unused: padding_idx skips padding
+        return self.word_weights(tokens) + self.bias
 
 # %% ../nbs/12c_ulmfit.ipynb #b47a0651
 def classify_texts(model, texts, tok, vocab, classes, max_len=None):

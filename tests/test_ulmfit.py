@@ -1,5 +1,5 @@
 """ULMFiT's classifier: packed sequences with CPU lengths from any device, padding-free pooling, groups, freezing,
-the same scores in eval mode as in training mode, gradual unfreezing."""
+the same scores in eval mode as in training mode, and the bag-of-words baseline."""
 import random
 
 import pytest
@@ -10,8 +10,8 @@ import course_lib.ulmfit as ulmfit
 from course_lib.awd_lstm import get_language_model
 from course_lib.core import default_device
 from course_lib.text import pad_texts
-from course_lib.ulmfit import (classifier_splitter, fit_gradually, freeze_to, get_text_classifier, lm_splitter,
-                               masked_concat_pool)
+from course_lib.ulmfit import (BagOfWords, classifier_splitter, fit_gradually, freeze_to, get_text_classifier,
+                               lm_splitter, masked_concat_pool)
 
 
 def _padded(lengths, vocab_sz=50, pad=1):
@@ -198,6 +198,20 @@ def test_no_dropout_after_the_last_lstm_layer():
             train_out, _ = encoder.train()(tokens, lengths)
             eval_out, _ = encoder.eval()(tokens, lengths)
         assert (not torch.allclose(train_out, eval_out)) == dropped, n_layers
+
+
+def test_bag_of_words_is_logistic_regression_on_counts():
+    torch.manual_seed(0)
+    bow = BagOfWords(50, 3, pad_idx=1)
+    assert not bow(*_padded([4, 2])[1:]).any()                  # zero start: every class equal
+    torch.nn.init.normal_(bow.word_weights.weight)
+    torch.nn.init.normal_(bow.bias)
+    texts, tokens, lengths = _padded([9, 2, 5])
+    counts = torch.stack([torch.bincount(t, minlength=50) for t in texts]).float()
+    expected = counts @ bow.word_weights.weight + bow.bias
+    torch.testing.assert_close(bow(tokens, lengths), expected)
+    more_padding = torch.cat([tokens, torch.ones(3, 4, dtype=tokens.dtype)], dim=1)
+    torch.testing.assert_close(bow(more_padding, lengths), expected)
 
 
 def test_fit_gradually_unfreezes_stage_by_stage():
