@@ -1,4 +1,5 @@
-"""ULMFiT's classifier: packed sequences with CPU lengths from any device, padding-free pooling, groups, freezing,
+"""ULMFiT's classifier: packed sequences with CPU lengths from any device, padded mode with the same scores,
+padding-free pooling, groups, freezing,
 the same scores in eval mode as in training mode, and the bag-of-words baseline."""
 import random
 
@@ -67,6 +68,23 @@ def test_padding_would_change_the_result_without_packing():
         fooled = clf(tokens, torch.tensor([9, 9]))          # pretend the padding is text
     assert (honest[1] - fooled[1]).abs().max() > 1e-4
     torch.testing.assert_close(honest[0], fooled[0])
+
+
+def test_padded_mode_gives_the_packed_scores():
+    "packed=False runs the LSTMs over the padding too: outputs up to each text's end, so the scores, are the same."
+    torch.manual_seed(0)
+    packed = get_text_classifier(50, 3, emb_sz=8, n_hid=16, n_layers=3, drop_mult=0.)
+    padded = get_text_classifier(50, 3, emb_sz=8, n_hid=16, n_layers=3, drop_mult=0., packed=False)
+    padded.load_state_dict(packed.state_dict())
+    packed, padded = packed.double(), padded.double()     # float64: rounding far below the tolerance
+    assert packed.encoder.packed and not padded.encoder.packed
+    texts, tokens, lengths = _padded([9, 2, 5, 7])
+    for clf in (packed, padded): _with_statistics(clf, tokens, lengths)
+    with torch.no_grad():
+        expected = packed(tokens, lengths)
+        torch.testing.assert_close(padded(tokens, lengths), expected, atol=1e-9, rtol=1e-9)
+        alone = torch.cat([padded(t[None], torch.tensor([len(t)])) for t in texts])
+    torch.testing.assert_close(alone, expected, atol=1e-9, rtol=1e-9)
 
 
 def test_masked_concat_pool_ignores_padding():
