@@ -40,6 +40,7 @@ GUARDS = [
     ('09_optimizers', 'len(train_ds) >= 50_000', True),
     ('09b_learner', 'len(train_ds) >= 50_000', True),
     ('09c_add_progress_bar', 'len(dls.train_ds) >= 50_000', True),
+    ('10b_mixup_label_smoothing', 'len(dls.train_ds) >= 2_000 and not is_sample(path)', True),
     ('10c_fp16', 'n_scratch >= 6_400', True),
     ('10c_fp16', 'len(train_ds) >= 50_000', True),
     ('11_train_imagenette', 'len(dls.train_ds) >= 9_000 and not gpu_available()', True),
