@@ -2,6 +2,8 @@
 import io
 import tarfile
 
+import nbformat
+
 
 def make_tgz(members: dict) -> bytes:
     "A .tgz in memory holding `members` (name -> bytes)."
@@ -12,3 +14,11 @@ def make_tgz(members: dict) -> bytes:
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
     return buf.getvalue()
+
+
+def write_notebook(path, *sources):
+    "A notebook at `path` with one code cell per string in `sources` (python3 kernel)."
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
+    nb.metadata['kernelspec'] = {'name': 'python3', 'display_name': 'Python 3', 'language': 'python'}
+    nbformat.write(nb, path)

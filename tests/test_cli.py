@@ -7,8 +7,9 @@ import sys
 import time
 from pathlib import Path
 
-import nbformat
 import pytest
+
+from helpers import write_notebook
 
 SHARED = Path(__file__).resolve().parents[2]/'shared'/'data'
 CLI = shutil.which('course-lib') or str(Path(sys.executable).parent/'course-lib')
@@ -50,19 +51,12 @@ def test_data_get_unknown_name(home):
     assert result.returncode == 1 and 'Known datasets' in result.stderr
 
 
-def _notebook(path, *sources):
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
-    nb.metadata['kernelspec'] = {'name': 'python3', 'display_name': 'Python 3', 'language': 'python'}
-    nbformat.write(nb, path)
-
-
 def test_run_prints_the_table_and_names_the_failing_cell(tmp_path, home):
     nbs = tmp_path/'nbs'
     nbs.mkdir()
-    _notebook(nbs/'01_good.ipynb', 'from course_lib.core import record_metric, quick_mode',
-              "record_metric('valid accuracy', 0.975 if quick_mode() else 0.5)")
-    _notebook(nbs/'02_bad.ipynb', 'x = 1', '1 / 0', 'print("never")')
+    write_notebook(nbs/'01_good.ipynb', 'from course_lib.core import record_metric, quick_mode',
+                   "record_metric('valid accuracy', 0.975 if quick_mode() else 0.5)")
+    write_notebook(nbs/'02_bad.ipynb', 'x = 1', '1 / 0', 'print("never")')
     out = tmp_path/'run'
     result = course_lib('run', '01', '02', '--quick', '--nbs', str(nbs), '--out', str(out),
                         env={'COURSE_LIB_HOME': str(home)})
@@ -144,7 +138,7 @@ def _one_line_error(result, *needles):
 def test_bogus_device_is_one_line(tmp_path, home):
     nbs = tmp_path/'nbs'
     nbs.mkdir()
-    _notebook(nbs/'01_good.ipynb', 'x = 1')
+    write_notebook(nbs/'01_good.ipynb', 'x = 1')
     result = course_lib('run', '--nbs', str(nbs), '01', env={'COURSE_LIB_DEVICE': 'bogus', 'COURSE_LIB_HOME': str(home)})
     _one_line_error(result, "COURSE_LIB_DEVICE='bogus' is not a device")
     result = course_lib('--debug', 'run', '--nbs', str(nbs), '01', env={'COURSE_LIB_DEVICE': 'bogus'})
@@ -182,8 +176,8 @@ def test_notebooks_copies_and_never_overwrites_edits(tmp_path):
 def test_unwritable_home_during_run_keeps_the_table_and_the_copies(tmp_path):
     nbs = tmp_path/'nbs'
     nbs.mkdir()
-    _notebook(nbs/'01_data.ipynb', 'from course_lib.data import get_mnist', 'x = get_mnist()[0]',
-              'from course_lib.core import record_metric', "record_metric('rows', len(x), '{:.0f}')")
+    write_notebook(nbs/'01_data.ipynb', 'from course_lib.data import get_mnist', 'x = get_mnist()[0]',
+                   'from course_lib.core import record_metric', "record_metric('rows', len(x), '{:.0f}')")
     (tmp_path/'a_file').write_text('')
     result = course_lib('run', '01', '--offline', '--nbs', str(nbs),
                         env={'COURSE_LIB_HOME': str(tmp_path/'a_file'/'home'), 'COURSE_LIB_MIRROR': ''})
@@ -199,7 +193,7 @@ def test_unwritable_home_during_run_keeps_the_table_and_the_copies(tmp_path):
 def test_only_the_last_runs_are_kept(tmp_path, home):
     nbs = tmp_path/'nbs'
     nbs.mkdir()
-    _notebook(nbs/'01_good.ipynb', 'x = 1')
+    write_notebook(nbs/'01_good.ipynb', 'x = 1')
     for day in range(1, 8): (home/'runs'/f'2020010{day}-120000').mkdir(parents=True)
     result = course_lib('run', '01', '--nbs', str(nbs), env={'COURSE_LIB_HOME': str(home)})
     assert result.returncode == 0

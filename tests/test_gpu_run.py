@@ -7,9 +7,10 @@ import sys
 import tarfile
 from pathlib import Path
 
-import nbformat
 import pytest
 import torch
+
+from helpers import write_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
 CLI = Path(sys.executable).parent/'course-lib'
@@ -19,13 +20,6 @@ no_cuda = pytest.mark.skipif(torch.cuda.is_available(), reason='this machine has
 def run(cmd, env=None, cwd=ROOT, timeout=600):
     return subprocess.run(list(map(str, cmd)), capture_output=True, text=True, cwd=cwd, timeout=timeout,
                           env={**os.environ, **(env or {})})
-
-
-def _notebook(path, *sources):
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
-    nb.metadata['kernelspec'] = {'name': 'python3', 'display_name': 'Python 3', 'language': 'python'}
-    nbformat.write(nb, path)
 
 
 @no_cuda
@@ -40,7 +34,7 @@ def test_pytest_with_cuda_asked_for_stops_in_one_line(tmp_path):
 def test_course_run_with_cuda_asked_for_is_one_line(tmp_path):
     nbs = tmp_path/'nbs'
     nbs.mkdir()
-    _notebook(nbs/'01_good.ipynb', 'x = 1')
+    write_notebook(nbs/'01_good.ipynb', 'x = 1')
     result = run([CLI, 'run', '--nbs', nbs, '01'], env={'COURSE_LIB_DEVICE': 'cuda', 'COURSE_LIB_HOME': tmp_path/'h'})
     assert result.returncode == 1 and result.stderr.count('\n') == 1, result.stderr
     assert 'COURSE_LIB_DEVICE=cuda but PyTorch sees no cuda device' in result.stderr
@@ -50,8 +44,8 @@ def test_run_report(tmp_path):
     nbs = tmp_path/'nbs'
     nbs.mkdir()
     metric = "from course_lib.core import record_metric\nrecord_metric('answer', 42, fmt='{:.0f}')"
-    _notebook(nbs/'01_good.ipynb', metric)
-    _notebook(nbs/'02_bad.ipynb', 'x = 1', "raise ValueError('boom')")
+    write_notebook(nbs/'01_good.ipynb', metric)
+    write_notebook(nbs/'02_bad.ipynb', 'x = 1', "raise ValueError('boom')")
     env = {'COURSE_LIB_HOME': tmp_path/'h', 'COURSE_LIB_DEVICE': 'cpu'}
     result = run([CLI, 'run', '--nbs', nbs, '01', '02', '--out', tmp_path/'run', '--report', tmp_path/'r.md'], env=env)
     assert result.returncode == 1 and 'report: ' in result.stdout, result.stderr
