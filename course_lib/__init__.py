@@ -9,3 +9,10 @@ Modules:
 - `course_lib.train`: `python -m course_lib.train`: one command that trains with the Learner in one process, or in several under `torchrun --nproc_per_node N`."""
 
 __version__ = "0.1.0"
+
+import sys as _sys
+# The data layer unpacks archives with tarfile's filter='data' (PEP 706), which arrived in Python 3.11.4.
+if _sys.version_info < (3, 11, 4):
+    _found = '.'.join(map(str, _sys.version_info[:3]))
+    raise ImportError(f"course_lib needs Python 3.11.4 or newer (this is {_found}): "
+                      "install a newer Python, then reinstall course_lib there.")

@@ -11,7 +11,6 @@ __all__ = ['EVENTS', 'show_loop', 'camel2snake', 'Callback', 'TrainEvalCallback'
 import re
 import time
 
-import matplotlib.pyplot as plt
 import torch
 
 from .core import default_device, to_device
@@ -240,6 +239,7 @@ def set_hyper(group, name, value):
 # %% ../nbs/05_anneal.ipynb #8d0f3714
 def _plot_series(values, ylabel, ax=None, label=None):
     "Plot `values` against the training batch on `ax` (new axes if None); returns `ax`."
+    import matplotlib.pyplot as plt   # here: training without plots never loads pyplot
     ax = ax or plt.subplots()[1]
     ax.plot(values, label=label)
     ax.set(xlabel='training batch', ylabel=ylabel)

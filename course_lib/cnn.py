@@ -11,7 +11,6 @@ __all__ = ['im2col', 'conv2d_im2col', 'Lambda', 'view_tfm', 'conv_layer', 'cnn_m
 # %% ../nbs/06_cuda_cnn_hooks_init.ipynb #57adee16
 from functools import partial
 
-import matplotlib.pyplot as plt
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -164,6 +163,7 @@ def _series(values): return torch.stack(values).cpu()   # one transfer from the 
 
 def plot_stats(hooks, n_batches=None, axes=None):
     "Mean and std of each hooked layer's outputs per training batch; returns the axes."
+    import matplotlib.pyplot as plt   # here: training without plots never loads pyplot
     if axes is None: axes = plt.subplots(1, 2, figsize=(8, 3), layout='tight')[1]
     for i, hook in enumerate(hooks):
         axes[0].plot(_series(hook.means)[:n_batches], label=f'layer {i}')
@@ -175,6 +175,7 @@ def plot_stats(hooks, n_batches=None, axes=None):
 
 def plot_hists(hooks, axes=None):
     "Each layer's histograms over time, log counts: batches across, values up."
+    import matplotlib.pyplot as plt   # here: training without plots never loads pyplot
     if axes is None:
         size = (2.6 * len(hooks), 2.4)
         axes = plt.subplots(1, len(hooks), figsize=size, sharey=True, layout='tight')[1]
@@ -190,6 +191,7 @@ def plot_hists(hooks, axes=None):
 
 def plot_lows(hooks, ax=None):
     "Share of each hooked layer's outputs below `low`, per training batch; the axes."
+    import matplotlib.pyplot as plt   # here: training without plots never loads pyplot
     ax = ax or plt.subplots(figsize=(5, 3.5))[1]
     for i, hook in enumerate(hooks): ax.plot(_series(hook.lows), label=f'layer {i}')
     ax.set(xlabel='training batch', ylabel='share of activations near the floor',

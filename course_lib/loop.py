@@ -13,7 +13,6 @@ __all__ = ['CANCEL_EVENTS', 'CancelException', 'CancelBatchException', 'CancelTr
 import copy
 import math
 
-import matplotlib.pyplot as plt
 import torch
 
 from .callbacks import Callback
@@ -221,6 +220,7 @@ def suggest_lr(finder, div=10.):
 
 def plot_lr_find(finder, ax=None):
     "Smoothed loss against lr (log axis), the minimum and a decade below marked."
+    import matplotlib.pyplot as plt   # here: training without plots never loads pyplot
     ax = ax or plt.subplots()[1]
     ax.plot(finder.lrs, finder.losses)
     for div, style in ((1, ':'), (10, '--')):

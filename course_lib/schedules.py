@@ -14,8 +14,6 @@ import math
 from bisect import bisect_right
 from functools import partial, wraps
 
-import matplotlib.pyplot as plt
-
 from .callbacks import Callback, get_hyper, has_hyper, set_hyper
 
 # %% ../nbs/05_anneal.ipynb #f8dea919
@@ -50,6 +48,7 @@ def sched_exp(start, end, pos):
 # %% ../nbs/05_anneal.ipynb #78e0a549
 def plot_sched(sched, n=200, ax=None, label=None):
     "Plot the schedule `sched` over `pos` from 0 to 1 on `ax` (new axes if None)."
+    import matplotlib.pyplot as plt   # here: training without plots never loads pyplot
     ax = ax or plt.subplots()[1]
     positions = [i / (n - 1) for i in range(n)]
     ax.plot(positions, [sched(pos) for pos in positions], label=label)
