@@ -1,12 +1,14 @@
 """The `course-lib` command: help, data listing, the run table and its failure report."""
 import os
 import shutil
+import signal
 import subprocess
 import re
 import sys
 import time
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from helpers import write_notebook
@@ -200,3 +202,63 @@ def test_only_the_last_runs_are_kept(tmp_path, home):
     runs = sorted(p.name for p in (home/'runs').iterdir())
     assert len(runs) == 5 and runs[0] == '20200104-120000' and not runs[-1].startswith('2020')
     assert 'last 5 runs are kept' in course_lib('run', '--help').stdout.replace('\n', ' ').replace('  ', ' ')
+
+
+# --- a long run reports as it goes, and survives Ctrl-C ---
+
+def _next_line(pipe, seconds):
+    "The next line from `pipe`, or '' if none comes within `seconds` (the run printed nothing meanwhile)."
+    import selectors
+    with selectors.DefaultSelector() as sel:
+        sel.register(pipe, selectors.EVENT_READ)
+        return pipe.readline() if sel.select(timeout=seconds) else ''
+
+
+def test_ctrl_c_stops_the_kernel_prints_the_table_keeps_the_copies_and_exits_130(tmp_path, home):
+    nbs, out, started = tmp_path/'nbs', tmp_path/'run', tmp_path/'started'
+    nbs.mkdir()
+    write_notebook(nbs/'01_quick.ipynb', 'from course_lib.core import record_metric', "record_metric('answer', 42, '{:.0f}')")
+    write_notebook(nbs/'02_slow.ipynb', f"import os, time\nopen({str(started)!r}, 'w').write(str(os.getpid()))\nprint('started')",
+              'time.sleep(300)')
+    write_notebook(nbs/'03_never.ipynb', 'x = 1')
+    run = subprocess.Popen([CLI, 'run', '--nbs', str(nbs), '--out', str(out)], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, env={**os.environ, 'COURSE_LIB_HOME': str(home)})
+    try:
+        # stdout is a pipe, not a terminal: the first notebook's line still comes as soon as it finishes
+        first = _next_line(run.stdout, 120)
+        assert first.startswith('[1/3] 01_quick  ok  '), first
+        assert 'answer 42' in first and run.poll() is None
+        for _ in range(600):    # wait until 02's kernel sits in its long cell
+            if started.exists() and started.read_text(): break
+            time.sleep(0.1)
+        time.sleep(1)
+        run.send_signal(signal.SIGINT)
+        stdout, stderr = run.communicate(timeout=60)
+    finally:
+        if run.poll() is None: run.kill()
+    assert run.returncode == 130, (stdout, stderr)
+    assert 'Traceback' not in stderr and 'AssertionError' not in stderr, stderr
+    assert 'INTERRUPTED 02_slow at cell 1' in stderr and 'course-lib run --nbs' in stderr and ' 03 ' in stderr, stderr
+    rows = {line.split()[0]: line for line in stdout.splitlines()[stdout.splitlines().index('') + 1:] if line.strip()}
+    assert rows['01_quick'].split()[1] == 'ok' and 'interrupted (cell 1)' in rows['02_slow'] and '03_never' not in rows
+    assert sorted(p.name for p in out.iterdir()) == ['01_quick.ipynb', '02_slow.ipynb']   # no half-written file
+    copy = nbformat.read(out/'02_slow.ipynb', as_version=4)
+    assert copy.cells[0].outputs[0]['text'] == 'started\n', 'the interrupted copy keeps the outputs it reached'
+    kernel = int(started.read_text())
+    for _ in range(100):
+        try: os.kill(kernel, 0)
+        except ProcessLookupError: break
+        time.sleep(0.1)
+    else: raise AssertionError(f'the kernel (pid {kernel}) still runs after Ctrl-C')
+
+
+def test_run_prints_one_line_per_notebook_then_the_table(tmp_path, home):
+    nbs = tmp_path/'nbs'
+    nbs.mkdir()
+    write_notebook(nbs/'01_good.ipynb', 'x = 1')
+    write_notebook(nbs/'02_bad.ipynb', '1 / 0')
+    result = course_lib('run', '--nbs', str(nbs), '--out', str(tmp_path/'run'), env={'COURSE_LIB_HOME': str(home)})
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith('[1/2] 01_good  ok  ') and lines[0].endswith(' s  -'), lines
+    assert lines[1].startswith('[2/2] 02_bad  failed at cell 0  ') and 'ZeroDivisionError' in lines[1], lines
+    assert lines[2] == '' and lines[3].startswith('notebook'), lines

@@ -43,9 +43,10 @@ def cmd_data(args) -> int:
 
 # %% ../../nbs/91_tools_cli.ipynb #27af1175
 def cmd_run(args) -> int:
-    "Execute the selected notebooks and print the summary; exit status 1 names each failure."
-    from course_lib.tools.notebooks import (course_notebooks, find_nbs_dir, lesson_of, prune_runs, run_course,
-                                            select_notebooks, summary_table, writable_dir, default_run_dir, write_report)
+    "Execute the selected notebooks and print the summary; exit status 1 names each failure, 130 after Ctrl-C."
+    from course_lib.tools.notebooks import (course_notebooks, default_run_dir, find_nbs_dir, lesson_of, nb_number,
+                                            prune_runs, run_course, select_notebooks, summary_table, writable_dir,
+                                            write_report)
     try:
         folder = find_nbs_dir(args.nbs)
         if args.list:
@@ -61,10 +62,9 @@ def cmd_run(args) -> int:
     if args.offline: os.environ['COURSE_LIB_OFFLINE'] = '1'
     out, moved = writable_dir(args.out or default_run_dir())
     if moved: print(moved, file=sys.stderr)
-    # a progress bar only on a terminal: in a log or a pipe it would print as broken fragments
-    results = run_course(notebooks, out, quick=args.quick, timeout=args.timeout,
-                         show_progress=sys.stdout.isatty())
-    print(summary_table(results))
+    # one line per notebook as it finishes; on a terminal also a "running" line that the result overwrites
+    results = run_course(notebooks, out, quick=args.quick, timeout=args.timeout, live=sys.stdout.isatty())
+    print('\n' + summary_table(results))
     from course_lib.data import show_path
     print(f'\nexecuted copies: {show_path(out)}')
     if args.report: print(f'report: {show_path(write_report(results, args.report, quick=args.quick))}')
@@ -74,6 +74,11 @@ def cmd_run(args) -> int:
     for r in failed:
         where = f' at cell {r.failed_cell}' if r.failed_cell is not None else ''
         print(f'{r.status.upper()} {r.name}{where}: {r.error or "stopped by Ctrl-C"}', file=sys.stderr)
+    if results and results[-1].status == 'interrupted':
+        left = ' '.join(nb_number(p) for p in notebooks[len(results):])
+        nbs = f' --nbs {args.nbs}' if args.nbs else ''
+        if left: print(f"Not run: {left} (`course-lib run{nbs} {left}` runs them).", file=sys.stderr)
+        return 130  # the shell's code for a command stopped by Ctrl-C
     return 1 if failed else 0
 
 def _check_device():
@@ -165,7 +170,9 @@ def main(argv=None) -> int:
     if args.debug: return args.func(args)
     try: return args.func(args)
     except CommandError as e: return _fail(str(e))
-    except KeyboardInterrupt: return _fail('interrupted.')
+    except KeyboardInterrupt:
+        _fail('interrupted.')
+        return 130
     except Exception as e:
         return _fail(f"{type(e).__name__}: {e} (run `course-lib --debug {' '.join(argv or sys.argv[1:])}` "
                      "for the traceback)")

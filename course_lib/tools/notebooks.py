@@ -7,7 +7,7 @@ Docs: https://course-lib.github.io/course_lib/tools_notebooks.html.md"""
 # %% auto #0
 __all__ = ['LESSONS', 'REPOSITORY', 'KEEP_RUNS', 'nb_number', 'lesson_of', 'course_notebooks', 'repository_url', 'find_nbs_dir',
            'select_notebooks', 'shipped_notebooks', 'copy_notebooks', 'NotebookResult', 'run_notebook',
-           'default_run_dir', 'prune_runs', 'writable_dir', 'run_course', 'text_table', 'summary_table',
+           'default_run_dir', 'prune_runs', 'writable_dir', 'run_course', 'result_line', 'text_table', 'summary_table',
            'machine_summary', 'report_table', 'write_report', 'export_library']
 
 # %% ../../nbs/90_tools_notebooks.ipynb #df28afe3
@@ -23,8 +23,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from fastprogress.fastprogress import progress_bar
-
 from ..data import home_dir, writable_or_temp
 
 # %% ../../nbs/90_tools_notebooks.ipynb #8321b3cc
@@ -33,7 +31,7 @@ LESSONS = {
     'lesson8': ('01', '02'),
     'lesson9': ('02a', '02b', '03', '04', '05'),
     'lesson10': ('05a', '05b', '06', '07'),
-    'lesson11': ('07a', '08', '09', '09b', '09c', '10'),
+    'lesson11': ('07a', '08', '09', '09b', '09c', '09d', '10'),
     'lesson12': ('10b', '10c', '11', '11a', '11b', '11c', '12', '12a', '12b', '12c'),
     'tools': ('90', '91', '92'),
 }
@@ -153,29 +151,35 @@ def run_notebook(path, out_dir, quick=False, timeout=1800, kernel_name='python3'
     path, out_dir = Path(path), Path(out_dir)
     result = NotebookResult(path.stem, device=device_name())
     nb = nbformat.read(path, as_version=4)
-    failures = []
-    client = NotebookClient(nb, timeout=timeout, kernel_name=kernel_name,
-                            resources={'metadata': {'path': str(path.parent)}},
-                            on_cell_error=lambda cell, cell_index, execute_reply: failures.append(cell_index))
+    client = NotebookClient(nb, timeout=timeout, kernel_name=kernel_name, shutdown_kernel='immediate',
+                            resources={'metadata': {'path': str(path.parent)}})
+    index = None
     with tempfile.TemporaryDirectory() as tmp:
         metrics_file = Path(tmp)/'metrics.jsonl'
         env = {'COURSE_LIB_METRICS_FILE': str(metrics_file), 'COURSE_LIB_QUICK': '1' if quick else None}
         start = time.perf_counter()
         with patch_env(**env):
             try:
-                client.execute(stderr=subprocess.DEVNULL)  # the kernel process's own log lines, not cell output
+                # cell by cell, not `client.execute()`, whose own Ctrl-C handler kills the kernel and then fails
+                with client.setup_kernel(stderr=subprocess.DEVNULL):  # the kernel's log lines, not cell output
+                    for index, cell in enumerate(nb.cells):
+                        client.execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
                 result.status = 'ok'
             except (CellExecutionError, CellTimeoutError, DeadKernelError) as e:
-                result.status, result.error = 'failed', _last_line(e)
-                result.failed_cell = failures[-1] if failures else None
+                result.status, result.error, result.failed_cell = 'failed', _last_line(e), index
+            except KeyboardInterrupt:
+                result.status, result.error, result.failed_cell = 'interrupted', 'stopped by Ctrl-C', index
+            finally:
+                if client.km is not None: client._cleanup_kernel()  # Ctrl-C came while the kernel started
         result.seconds = time.perf_counter() - start
         if metrics_file.exists():
             records = [json.loads(line) for line in metrics_file.read_text().splitlines() if line]
             result.metrics = [r for r in records if 'sample' not in r]
             result.samples = sorted({r['sample'] for r in records if 'sample' in r})
     out_dir.mkdir(parents=True, exist_ok=True)
-    result.output = out_dir/path.name
-    nbformat.write(nb, result.output)
+    result.output, part = out_dir/path.name, out_dir/f'.{path.name}.part'
+    nbformat.write(nb, part)
+    os.replace(part, result.output)  # never half a notebook in the run folder
     return result
 
 _ANSI = re.compile(r'\x1b\[[0-9;]*m')
@@ -205,20 +209,33 @@ def writable_dir(folder) -> tuple[Path, str]:
     if e is None: return path, ''
     return path, f"{folder} cannot be written ({e.strerror or e}); the executed copies are in {path}."
 
-def run_course(notebooks, out_dir=None, quick=False, timeout=1800, show_progress=True) -> list[NotebookResult]:
-    "Run `notebooks` in order; executed copies go to `out_dir` (default: a new run folder); Ctrl-C stops early."
+def _print_now(line): print(line, flush=True)  # flushed: a log or a pipe sees each line when it happens
+
+def run_course(notebooks, out_dir=None, quick=False, timeout=1800, log=_print_now, live=False) -> list[NotebookResult]:
+    "Run `notebooks` in order, passing `log` one line as each finishes; Ctrl-C stops the run, keeping what ran."
+    notebooks = list(notebooks)
     out_dir = Path(out_dir) if out_dir else default_run_dir()
     results = []
-    # fastprogress prints to the console as soon as a bar exists, so none is made when it is not shown
-    bar = progress_bar(list(notebooks)) if show_progress else list(notebooks)
-    try:
-        for path in bar:
-            if show_progress: bar.comment = Path(path).stem
-            results.append(run_notebook(path, out_dir, quick=quick, timeout=timeout))
-    except KeyboardInterrupt:
-        results.append(NotebookResult(Path(path).stem, 'interrupted'))
-    if show_progress: print()  # end the console progress line
+    for i, path in enumerate(notebooks, start=1):
+        position = f'[{i}/{len(notebooks)}]'
+        # `live` (a terminal): say which notebook runs, on a line the result then overwrites
+        if live: print(f'{position} {Path(path).stem} running...', end='\r', flush=True)
+        try: result = run_notebook(path, out_dir, quick=quick, timeout=timeout)
+        except KeyboardInterrupt: result = NotebookResult(Path(path).stem, 'interrupted', error='stopped by Ctrl-C')
+        results.append(result)
+        if live: print('\x1b[K', end='')  # clear the rest of the "running" line
+        if log: log(f'{position} {result_line(result)}')
+        if result.status == 'interrupted': break
     return results
+
+def _metric_text(r) -> str:
+    "The headline metric, starred when it was measured on a bundled sample; '-' when there is none."
+    return f"{r.metric} *" if r.metric and r.samples else (r.metric or '-')
+
+def result_line(r) -> str:
+    "One finished notebook on one line: name, status, seconds, then its headline metric or its error."
+    status = r.status if r.failed_cell is None else f'{r.status} at cell {r.failed_cell}'
+    return f"{r.name}  {status}  {r.seconds:.1f} s  {_metric_text(r) if r.status == 'ok' else r.error}".rstrip()
 
 def text_table(rows, rule=True) -> str:
     "Rows of strings as aligned plain-text columns; `rule` draws a line under the first row."
@@ -232,10 +249,9 @@ def summary_table(results) -> str:
     rows = [('notebook', 'status', 'seconds', 'device', 'headline metric')]
     for r in results:
         status = r.status if r.failed_cell is None else f'{r.status} (cell {r.failed_cell})'
-        metric = (r.metric or '-') + (' *' if r.samples else '')
-        rows.append((r.name, status, f'{r.seconds:.1f}', r.device, metric))
+        rows.append((r.name, status, f'{r.seconds:.1f}', r.device, _metric_text(r)))
     table = text_table(rows)
-    samples = sorted({s for r in results for s in r.samples})
+    samples = sorted({s for r in results if r.metric for s in r.samples})
     if samples:
         table += (f"\n* figures from the small samples shipped with course_lib ({', '.join(samples)}), "
                   "not the full datasets: not the course's numbers.")
@@ -256,9 +272,9 @@ def report_table(report) -> list[str]:
     lines = ['| notebook | status | seconds | headline metric | card |', '|---|---|---:|---|---|']
     for r in report['notebooks']:
         status = r['status'] if r['failed_cell'] is None else f"{r['status']} (cell {r['failed_cell']})"
-        metric = (r['metric'] or '-') + (' \\*' if r['samples'] else '')
+        metric = (r['metric'] or '-') + (' \\*' if r['samples'] and r['metric'] else '')
         lines.append(f"| {r['notebook']} | {status} | {r['seconds']:.1f} | {metric} | {r['card']} |")
-    if samples := sorted({s for r in report['notebooks'] for s in r['samples']}):
+    if samples := sorted({s for r in report['notebooks'] if r['metric'] for s in r['samples']}):
         lines += ['', f"\\* measured on the bundled samples ({', '.join(samples)}), not the full datasets."]
     if failed := [r for r in report['notebooks'] if r['error']]:
         lines += ['', '## Failures', ''] + [f"- {r['notebook']}: `{r['error']}`" for r in failed]
