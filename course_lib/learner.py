@@ -6,10 +6,14 @@ Docs: https://course-lib.github.io/course_lib/learner.html.md"""
 
 # %% auto #0
 __all__ = ['STEPS', 'as_callbacks', 'as_metrics', 'metric_name', 'Metrics', 'CallbackHost', 'TrainingLoop', 'LearnerSteps',
-           'sgd_momentum', 'OptimizerSetup', 'Checkpoints', 'SaveModel', 'Learner']
+           'sgd_momentum', 'OptimizerSetup', 'Checkpoints', 'SaveModel', 'InferenceData', 'Inference', 'load_learner',
+           'Learner']
 
 # %% ../nbs/09b_learner.ipynb #76bad84f
+import copy
+import inspect
 import math
+import pickle
 import random
 import time
 from pathlib import Path
@@ -17,6 +21,8 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader
 
 from .callbacks import (EVENTS, Callback, Recorder, TrainEvalCallback,
                                   camel2snake)
@@ -282,6 +288,7 @@ class LearnerSteps(TrainingLoop):
 
     def get_preds(self, dl=None):
         "Predictions and targets over `dl` (default: the validation set), on the CPU."
+        # targets are None for a loader of unlabeled items (`test_dl`, below)
         dl = self.dls.valid_dl if dl is None else dl
         self._prepare_model()
         self.model.eval()
@@ -295,6 +302,8 @@ class LearnerSteps(TrainingLoop):
                 self('after_pred')
                 preds.append(self.pred.detach())
                 targets.append(self.yb)
+        if getattr(getattr(dl, 'dataset', None), 'unlabeled', False):
+            return torch.cat(preds).cpu(), None
         return torch.cat(preds).cpu(), torch.cat(targets).cpu()
 
 def _is_float32(model):
@@ -333,6 +342,9 @@ class OptimizerSetup:
             low, high = lr.start or lr.stop / 10, lr.stop
             return [low * (high / low) ** (i / max(n - 1, 1)) for i in range(n)]
         if isinstance(lr, (int, float)): return [float(lr)] * n
+        if isinstance(lr, str) or not hasattr(lr, '__iter__'):
+            raise TypeError(f"lr={lr!r} is not a number: pass a float such as "
+                            "1e-2, a list with one per parameter group, or a slice.")
         lr = [float(value) for value in lr]
         if len(lr) != n:
             raise ValueError(f"{len(lr)} learning rates for {n} parameter groups: "
@@ -393,19 +405,40 @@ class Checkpoints:
         return path
 
     def load(self, name, with_opt=True):
-        "Load what `save(name)` wrote; `fit(..., resume=True)` goes on from there."
+        "Load what `save(name)` wrote, all or nothing; `fit(..., resume=True)` goes on."
         path = self.model_path(name)
         if not path.exists():
             saved = sorted(p.stem for p in path.parent.glob('*.pth')) or 'nothing'
             raise FileNotFoundError(f"No checkpoint {show_path(path)}; saved there: "
                                     f"{saved}. Check the name, or save first.")
         state = torch.load(path, map_location='cpu', weights_only=True)
-        self.model.load_state_dict(state['model'])
-        if with_opt and 'opt' in state:
-            if self.opt is None: self.create_opt()
-            self.opt.load_state_dict(state['opt'])
+        _check_fits(self.model, state['model'], path)
+        kept = copy.deepcopy(self.model.state_dict()), self.opt
+        try:
+            self.model.load_state_dict(state['model'])
+            if with_opt and 'opt' in state:
+                if self.opt is None: self.create_opt()
+                self.opt.load_state_dict(state['opt'])
+        except Exception:      # put the model back as it was: all or nothing
+            self.model.load_state_dict(kept[0])
+            self.opt = kept[1]
+            raise
         self.epochs_done, self._saved_rng = state['epochs_done'], state['rng']
         return self
+
+def _check_fits(model, saved, path):
+    "Stop with one line naming the layers if the weights `saved` do not fit `model`."
+    have = model.state_dict()
+    problems = [f"{key} is {tuple(saved[key].shape)} there, {tuple(value.shape)} here"
+                for key, value in have.items()
+                if key in saved and saved[key].shape != value.shape]
+    problems += [f"{key} is missing" for key in have if key not in saved]
+    problems += [f"{key} is extra" for key in saved if key not in have]
+    if problems:
+        more = f" and {len(problems) - 3} more" if len(problems) > 3 else ""
+        raise ValueError(f"The checkpoint {show_path(path)} does not fit this model: "
+                         f"{'; '.join(problems[:3])}{more}. Nothing was loaded: build "
+                         "the model as it was when saved, then load.")
 
 class SaveModel(Callback):
     "Save the learner as `fname` after every `every` epochs: a checkpoint to resume."
@@ -415,6 +448,114 @@ class SaveModel(Callback):
 
     def after_epoch(self, learn):
         if learn.epochs_done % self.every == 0: learn.save(self.fname)
+
+# %% ../nbs/09b_learner.ipynb #9ab8ca9b
+class _Unlabeled:
+    "Inputs without targets for `test_dl`: `ds[i]` is `(x[i], 0)`, the 0 a stand-in."
+    unlabeled = True
+    def __init__(self, x): self.x = x
+    def __len__(self): return len(self.x)
+    def __getitem__(self, i): return self.x[i], 0
+
+class InferenceData:
+    "What a `DataBunch` tells inference, without its data: `c`, `vocab`, how inputs are read."
+    train_dl = valid_dl = None
+    def __init__(self, dls):
+        self.c, self.vocab = getattr(dls, 'c', None), getattr(dls, 'vocab', None)
+        self.reader, self.collate_fn, self.wrapper, self.bs = _input_recipe(dls)
+
+def _input_recipe(dls):
+    "How `dls` reads and batches inputs: item list, collate function, loader wrapper, bs."
+    if isinstance(dls, InferenceData): return dls.reader, dls.collate_fn, dls.wrapper, dls.bs
+    valid = dls.valid_dl
+    inner = getattr(valid, 'dl', valid)          # an `ImageLoader` wraps a DataLoader
+    x = getattr(valid.dataset, 'x', None)
+    reader = x.new([]) if hasattr(x, 'tfms') and hasattr(x, 'new') else None
+    wrapper = None
+    if inner is not valid:
+        wrapper = copy.copy(valid)
+        wrapper.dl, wrapper.skipped = None, []
+    return reader, inner.collate_fn, wrapper, inner.batch_size
+
+class Inference:
+    "Use a trained learner: `validate`, `test_dl`, `predict`, `export` (and `load_learner`)."
+    def validate(self, dl=None):
+        "Loss and metrics over `dl` (default: the validation set), as a dict."
+        preds, targets = self.get_preds(dl)
+        if targets is None:
+            raise ValueError("These items have no targets (a test_dl): use "
+                             "get_preds or predict, which need none.")
+        row = dict(valid_loss=float(self.loss_func(preds, targets)))
+        for metric in self.metrics:
+            row[f'valid_{metric_name(metric)}'] = float(metric(preds, targets))
+        return row
+
+    def test_dl(self, items, bs=None):
+        "Unlabeled `items` (a folder, files, a tensor of inputs), prepared like the validation set."
+        reader, collate_fn, wrapper, valid_bs = _input_recipe(self.dls)
+        if isinstance(items, (str, Path)):
+            if reader is None or not Path(items).is_dir():
+                raise ValueError(f"test_dl got {str(items)!r}: pass a folder only when "
+                                 "the learner's data reads files (an ImageList); else "
+                                 "pass the inputs, as a tensor or a list.")
+            items = type(reader).from_files(items).items
+        if reader is not None and all(isinstance(o, (str, Path)) for o in items):
+            items = reader.new([Path(item) for item in items])   # files, read as in training
+        dl = DataLoader(_Unlabeled(items), bs or valid_bs or 64, collate_fn=collate_fn)
+        if wrapper is None: return dl
+        wrapper = copy.copy(wrapper)
+        wrapper.dl, wrapper.skipped = dl, []
+        return wrapper
+
+    def predict(self, item=None):
+        "One input's (class, probabilities), or (output, output) if not a classifier."
+        # without `item` this is the batch step of the same name, `pred = model(xb)`,
+        # which callbacks that take over the step call as `Learner.predict(learn)`
+        if item is None: return LearnerSteps.predict(self)
+        preds, _ = self.get_preds(self.test_dl([item]))
+        out = preds[0]
+        if out.ndim != 1 or len(out) < 2: return out, out
+        probs = out.softmax(0)
+        vocab = getattr(self.dls, 'vocab', None)
+        index = int(probs.argmax())
+        return (vocab[index] if vocab else index), probs
+
+    def export(self, fname='export'):
+        "Save the learner for inference (no data, no optimizer); `load_learner` reads it."
+        path = self.model_path(fname)
+        if not Path(fname).suffix: path = path.with_suffix('.pkl')
+        state = {key: value for key, value in vars(self).items()
+                 if key not in _TRANSIENT}
+        state.update(dls=InferenceData(self.dls), opt=None, _saved_rng=None)
+        learn = type(self).__new__(type(self))
+        learn.__dict__.update(state)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        part = path.with_name(path.name + '.part')
+        try: torch.save(learn, part)
+        except (AttributeError, TypeError, pickle.PicklingError) as error:
+            part.unlink(missing_ok=True)
+            raise TypeError(f"Cannot export: {error}. Everything the learner holds is "
+                            "pickled (model, loss, callbacks), so each must be defined "
+                            "at the top level of a module, not inside a function.") from error
+        part.replace(path)
+        return path
+
+# attributes of a fit or a batch in progress: not saved by `export`
+_TRANSIENT = {'dl', 'batch', 'xb', 'yb', 'pred', 'loss', 'iter', 'iters', 'epoch',
+              'epochs', '_recent_losses', '_steps', 'opt', 'dls', '_saved_rng'}
+
+def load_learner(fname,         # what `export` wrote: a name in `models_dir()` or a path
+                 device=None):  # None: `default_device()`
+    "The learner `export` saved, ready to `predict`; runs pickle: trusted files only."
+    path = Path(fname)
+    if not path.suffix and len(path.parts) == 1: path = models_dir() / f'{fname}.pkl'
+    if not path.exists():
+        raise FileNotFoundError(f"No exported learner {show_path(path)}: "
+                                "learn.export(name) writes one.")
+    learn = torch.load(path, map_location='cpu', weights_only=False)
+    learn.device = default_device() if device is None else torch.device(device)
+    return learn
+
 
 # %% ../nbs/09b_learner.ipynb #05354f30
 def _check_loss_func(loss_func):
@@ -426,6 +567,44 @@ def _check_loss_func(loss_func):
     if not callable(loss_func):
         raise TypeError(f"loss_func={loss_func!r} is not callable: pass a function "
                         "loss_func(pred, target), like F.cross_entropy.")
+
+def _positional(func):
+    "How many positional arguments `func` requires (None if it cannot tell)."
+    try: params = inspect.signature(func).parameters.values()
+    except (TypeError, ValueError): return None
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return sum(p.kind in kinds and p.default is p.empty for p in params)
+
+def _check_loss_arity(loss_func):
+    "A clear error for a loss that needs more than `(pred, target)`."
+    n = _positional(loss_func)
+    if n is not None and n > 2:
+        name = getattr(loss_func, '__name__', type(loss_func).__name__)
+        raise TypeError(f"loss_func {name} needs {n} arguments, but the Learner calls "
+                        "loss_func(pred, target): give the others defaults, or fix "
+                        "them with functools.partial.")
+
+def _check_learner_args(model, dls, opt_func):
+    "One line for lesson 9's and fastai's argument orders and other mix-ups."
+    if isinstance(dls, torch.optim.Optimizer):
+        raise TypeError("Learner(model, opt, loss_func, data) is lesson 9's order "
+                        "(notebook 04's course_lib.training.Learner); this Learner makes the "
+                        "optimizer itself: Learner(model, data, loss_func, opt_func=...).")
+    if isinstance(dls, nn.Module) and hasattr(model, 'train_dl'):
+        raise TypeError("Learner(dls, model) is fastai's order; here the model comes "
+                        "first: Learner(model, dls, loss_func, ...).")
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model is a {type(model).__name__}, not an nn.Module: "
+                        "Learner(model, dls, loss_func, ...).")
+    if not hasattr(dls, 'train_dl'):
+        raise TypeError(f"dls is a {type(dls).__name__}, not a DataBunch: pass "
+                        "DataBunch(train_dl, valid_dl, c=...) as the second argument.")
+    if isinstance(opt_func, torch.optim.Optimizer):
+        name = type(opt_func).__name__
+        raise TypeError(f"opt_func is an optimizer already made ({name}); the Learner "
+                        "makes one at each fit from the parameter groups: pass the "
+                        f"class or a function, opt_func=torch.optim.{name} or "
+                        f"partial(torch.optim.{name}, weight_decay=...).")
 
 def _opt_state_to(opt, device):
     "Move the optimizer's state (momentum buffers...) to `device`, where the model is."
@@ -442,7 +621,7 @@ def _default_progress():
     return [] if cb is None else [cb]
 
 # %% ../nbs/09b_learner.ipynb #6afa2338
-class Learner(Checkpoints, OptimizerSetup, LearnerSteps):
+class Learner(Inference, Checkpoints, OptimizerSetup, LearnerSteps):
     "Model, data, loss, optimizer and loop. Supersedes course_lib.training.Learner"
     def __init__(self, model,               # an `nn.Module`
                  dls,                       # a `DataBunch`: train_dl, valid_dl, c
@@ -453,7 +632,9 @@ class Learner(Checkpoints, OptimizerSetup, LearnerSteps):
                  metrics=(),                # f(pred, target), on the validation set
                  splitter=None,             # model -> lists of parameters: the groups
                  device=None):              # None: `default_device()`
+        _check_learner_args(model, dls, opt_func)
         _check_loss_func(loss_func)
+        _check_loss_arity(loss_func)
         self.model, self.dls, self.loss_func, self.lr = model, dls, loss_func, lr
         self.opt_func, self.splitter = opt_func, splitter
         self.device = default_device() if device is None else torch.device(device)

@@ -39,9 +39,21 @@ VERSIONS = {'Runner': ['course_lib.callbacks', 'course_lib.loop'],
             'Learner': ['course_lib.training', 'course_lib.learner']}
 
 
+# The front door re-exports, for scripts, names whose homes are other modules; it defines nothing.
+FRONT_DOOR = 'course_lib.all'
+
+
+def test_the_front_door_defines_nothing_of_its_own():
+    front = importlib.import_module(FRONT_DOOR)
+    own = [name for name in front.__all__
+           if getattr(getattr(front, name), '__module__', None) == FRONT_DOOR]
+    assert not own, f'{FRONT_DOOR} defines {own}: define them in their own module, import them here'
+
+
 def test_every_exported_name_has_one_home():
     homes = {}
     for mod in package_modules():
+        if mod.__name__ == FRONT_DOOR: continue
         for name in getattr(mod, '__all__', []): homes.setdefault(name, []).append(mod.__name__)
     twice = {name: mods for name, mods in homes.items() if len(mods) > 1 and name not in VERSIONS}
     assert not twice, f'exported by two modules: {twice}; keep one definition and import it elsewhere'
