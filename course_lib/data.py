@@ -9,7 +9,8 @@ __all__ = ['DATASETS', 'MANIFEST', 'DOWNLOAD_TIMEOUT', 'home_dir', 'mirror_dir',
            'DataWarning', 'writable_or_temp', 'cache_dir', 'archive_dir', 'data_dir', 'models_dir', 'MirrorCopy',
            'DatasetInfo', 'DataError', 'UnknownDatasetError', 'ChecksumError', 'DownloadError', 'ArchiveError',
            'DataUnavailableError', 'get_dataset', 'file_digest', 'check_file', 'download_url', 'extract_archive',
-           'find_in_mirror', 'download_data', 'untar_data', 'DatasetStatus', 'dataset_status', 'is_sample', 'get_mnist']
+           'check_folder', 'find_in_mirror', 'download_data', 'untar_data', 'DatasetStatus', 'dataset_status',
+           'is_sample', 'get_mnist']
 
 # %% ../nbs/00a_data.ipynb #7044c0e3
 import atexit
@@ -366,6 +367,42 @@ def _top_folder(tmp: Path, wanted: str) -> Path:
 def _move_into_place(src: Path, target: Path):
     if target.exists(): shutil.rmtree(target)  # only reached when the caller decided to replace it
     os.replace(src, target)
+    _record_folder(target)   # what `check_folder` compares the folder with later
+
+# %% ../nbs/00a_data.ipynb #5d1f0a02
+def _files_record(folder: Path) -> Path: return folder.with_name(f'.{folder.name}.files.json')
+
+def _record_folder(folder: Path):
+    "Write down each file of a freshly extracted `folder`: size, modification time and sha256."
+    files = {}
+    for path in sorted(p for p in folder.rglob('*') if p.is_file()):
+        stat = path.stat()
+        files[path.relative_to(folder).as_posix()] = [stat.st_size, stat.st_mtime_ns, file_digest(path, 'sha256')]
+    _files_record(folder).write_text(json.dumps(files))
+
+def check_folder(folder) -> str | None:
+    "What is wrong with extracted `folder` (a file missing, resized or changed), or None if it is intact."
+    folder, record = Path(folder), _files_record(Path(folder))
+    try: files = json.loads(record.read_text())
+    except FileNotFoundError: return None  # extracted before files were recorded: nothing to compare with
+    except ValueError: return f'its list of files, {record.name}, is unreadable'
+    rechecked = False
+    for name, (size, mtime_ns, sha256) in files.items():
+        try: stat = (folder/name).stat()
+        except FileNotFoundError: return f'{name} is missing'
+        if stat.st_size != size: return f'{name} is {stat.st_size:,} bytes, expected {size:,}'
+        if stat.st_mtime_ns != mtime_ns:   # touched since: only its digest can tell
+            if file_digest(folder/name, 'sha256') != sha256: return f'{name} has changed (another sha256)'
+            files[name][1], rechecked = stat.st_mtime_ns, True
+    if rechecked:
+        try: record.write_text(json.dumps(files))  # hash it once, not at every use
+        except OSError: pass
+    return None
+
+def _remove_folder(folder: Path):
+    "Delete an extracted folder and what is written beside it."
+    shutil.rmtree(folder, ignore_errors=True)
+    for extra in (_files_record(folder), _note_file(folder)): extra.unlink(missing_ok=True)
 
 # %% ../nbs/00a_data.ipynb #8ee6bcde
 MANIFEST = 'course_lib_mirror.json'
@@ -538,7 +575,11 @@ def untar_data(name_or_url, force=False, sample_ok=True, show_progress=True, **c
         raise ValueError(f"{ds.name} is a single file ({ds.fname}), not an archive: use download_data({ds.name!r}).")
     folder = ds.folder or ds.name
     for target in [root/'data'/folder for root in _cache_roots()]:
-        if target.exists() and not force: return target
+        if not target.exists() or force: continue
+        if (problem := check_folder(target)) is None: return target
+        _warn(f"The cached folder {show_path(target)} is damaged: {problem}. It was removed; "
+              "it is extracted again from the archive, or taken from the next place.")
+        _remove_folder(target)
     archive = _from_cache(ds, force) or _from_mirror(ds, search, assemble=True)
     if archive and archive.is_dir(): return archive   # a mirror copy, unpacked into the official layout
     archive = archive or _download(ds, search, show_progress, sample_ok)
@@ -566,6 +607,8 @@ def dataset_status(name) -> DatasetStatus:
     for root in _cache_roots():
         folder = root/'data'/(ds.folder or ds.name)
         if folder.exists():
+            if problem := check_folder(folder):
+                return DatasetStatus('damaged', folder, _size(folder), f'{problem}; replaced at next use')
             note = _note_file(folder).read_text() if _note_file(folder).exists() else ''
             return DatasetStatus('cache', folder, _size(folder), note)
         archive = root/'archive'/ds.fname

@@ -262,3 +262,20 @@ def test_run_prints_one_line_per_notebook_then_the_table(tmp_path, home):
     assert lines[0].startswith('[1/2] 01_good  ok  ') and lines[0].endswith(' s  -'), lines
     assert lines[1].startswith('[2/2] 02_bad  failed at cell 0  ') and 'ZeroDivisionError' in lines[1], lines
     assert lines[2] == '' and lines[3].startswith('notebook'), lines
+
+
+@pytest.mark.skipif(not SHARED.exists(), reason='project data mirror not present')
+def test_truncated_file_in_a_cached_dataset_folder_is_shown_damaged_and_replaced(home):
+    env = {'COURSE_LIB_HOME': str(home), 'COURSE_LIB_MIRROR': str(SHARED), 'COURSE_LIB_OFFLINE': '1'}
+    assert course_lib('data', 'get', 'imdb_sample', env=env).returncode == 0
+    texts = home/'data'/'imdb_sample'/'texts.csv'
+    size = texts.stat().st_size
+    texts.write_bytes(texts.read_bytes()[:10_000])
+    row = _rows(course_lib('data', env=env).stdout)['imdb_sample']
+    assert row.split()[1] == 'damaged' and f'texts.csv is 10,000 bytes, expected {size:,}' in row, row
+    code = ("from course_lib.data import untar_data; from course_lib.text import load_imdb; "
+            "print(len(load_imdb(untar_data('imdb_sample'))['train'][0]))")
+    result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, env={**os.environ, **env})
+    assert result.returncode == 0 and result.stdout.strip() == '800', result.stderr
+    assert 'damaged: texts.csv is 10,000 bytes' in result.stderr and texts.stat().st_size == size
+    assert _rows(course_lib('data', env=env).stdout)['imdb_sample'].split()[1] == 'cache'

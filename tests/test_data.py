@@ -353,3 +353,35 @@ def test_models_dir_falls_back_to_a_temporary_folder(unwritable_home):
     assert folder.is_dir() and folder.name == 'models'
     assert unwritable_home not in folder.parents
     (folder/'weights.pth').write_bytes(b'ok')   # writable: a model can be saved there
+
+
+def test_damaged_file_in_a_cached_folder_is_found_and_extracted_again(home, server):
+    server.files['/toy.tgz'] = (GOOD, None)
+    url = server.url + '/toy.tgz'
+    path = untar_data(url, size=len(GOOD), md5=md5(GOOD), show_progress=False)
+    (path/'train'/'a.txt').write_bytes(b'hel')   # truncated after extraction
+    assert data.check_folder(path) == 'train/a.txt is 3 bytes, expected 5'
+    server.files.clear()                          # the cached archive is enough to repair it
+    with pytest.warns(data.DataWarning, match=r'damaged: train/a.txt is 3 bytes, expected 5\. It was removed'):
+        assert untar_data(url, size=len(GOOD), md5=md5(GOOD)) == path
+    assert (path/'train'/'a.txt').read_bytes() == b'hello' and data.check_folder(path) is None
+
+
+def test_damaged_cached_folder_falls_back_to_the_sample(home, monkeypatch):
+    monkeypatch.setenv('COURSE_LIB_OFFLINE', '1')
+    folder = data.extract_archive(_imdb_sample_tgz(), home/'data')     # as if fetched earlier, archive since deleted
+    (folder/'texts.csv').write_bytes((folder/'texts.csv').read_bytes()[:1000])
+    assert dataset_status('imdb_sample').where == 'damaged'
+    with pytest.warns(data.DataWarning) as caught:
+        path = untar_data('imdb_sample')
+    assert path == data.samples_dir()/'imdb_sample' and not folder.exists()
+    assert 'texts.csv is 1,000 bytes' in str(caught[0].message), [str(w.message) for w in caught]
+
+
+def _imdb_sample_tgz():
+    "The bundled imdb_sample as an archive in the temporary home (the official one extracts to the same layout)."
+    import tarfile
+    out = Path(os.environ['COURSE_LIB_HOME'])/'imdb_sample.tgz'
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(out, 'w:gz') as tar: tar.add(data.samples_dir()/'imdb_sample', arcname='imdb_sample')
+    return out
