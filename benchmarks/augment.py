@@ -9,7 +9,6 @@ batch / PIL (below 1: the batch transform costs less per image).
 
     python benchmarks/augment.py [--quick]
 """
-import argparse
 import statistics
 import time
 
@@ -21,6 +20,7 @@ from course_lib.augment import BatchAffine, PilRandomFlip, RandomResizedCrop
 from course_lib.core import default_device, set_seed, synchronize
 from course_lib.data import untar_data
 from course_lib.data_block import compose, get_files
+from _cli import benchmark_parser
 
 
 def per_image(f, n_images, device=None, min_seconds=0.2):
@@ -36,9 +36,7 @@ def per_image(f, n_images, device=None, min_seconds=0.2):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--quick', action='store_true', help='fewer rounds (under a minute on 2 CPU cores)')
-    args = parser.parse_args()
+    args = benchmark_parser(__doc__, 'fewer rounds (under a minute on 2 CPU cores)').parse_args()
     rounds, bs = (3, 64) if args.quick else (9, 64)
     set_seed(0)
     files = get_files(untar_data('imagenette2-160')/'train', ['.jpeg', '.jpg'])[:bs]

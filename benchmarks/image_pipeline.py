@@ -14,7 +14,6 @@ process and the workers, which other programs on a shared machine do not inflate
 
     python benchmarks/image_pipeline.py [--quick] [--workers N]
 """
-import argparse
 import os
 import statistics
 import time
@@ -29,6 +28,7 @@ import course_lib.data_block as data_block
 from course_lib.data import samples_dir, untar_data
 from course_lib.core import default_workers
 from course_lib.data_block import get_files, image_databunch, image_extensions, imagenet_stats
+from _cli import benchmark_parser
 
 
 class PlainImages:
@@ -119,8 +119,7 @@ def transfer(bs=64, size=128):
 
 
 if __name__ == '__main__':
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--quick', action='store_true', help='the bundled sample, fewer rounds (under a minute)')
+    parser = benchmark_parser(__doc__, 'the bundled sample, fewer rounds (under a minute)')
     parser.add_argument('--workers', type=int, default=None, help='DataLoader workers (default: one per core)')
     args = parser.parse_args()
     workers = default_workers() if args.workers is None else args.workers

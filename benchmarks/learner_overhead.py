@@ -13,7 +13,6 @@ from inside, as a share of the epoch.
 
 Prints `name: value` lines, e.g. `learner_overhead_bs64: 1.02x`, `learner_own_share_bs64: 1.4%`.
 """
-import argparse
 import os
 import statistics
 import sys
@@ -30,6 +29,7 @@ from course_lib.core import patch_env, set_seed
 from course_lib.data import get_mnist
 from course_lib.learner import Learner, sgd_momentum
 from course_lib.training import ArrayDataset, DataBunch, accuracy, get_dls, normalize
+from _cli import benchmark_parser
 
 
 def mnist_dls(bs, n_train, n_valid):
@@ -116,11 +116,8 @@ def measure(bs, n_train, n_valid, repeats):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--quick', action='store_true', help='small data, few repeats (< 1 min)')
-    parser.add_argument('--threads', type=int, default=1,
-                        help='PyTorch CPU threads (default 1: steady timings on a shared machine)')
-    args = parser.parse_args(argv)
+    parser = benchmark_parser(__doc__, 'small data, few repeats (< 1 min)', threads=1)
+    args = parser.parse_args(argv)   # one thread by default: steady timings on a shared machine
     torch.set_num_threads(args.threads)
     n_train, n_valid, repeats = (1_024, 512, 3) if args.quick else (10_240, 2_048, 7)
     print(f'setup: MNIST CNN, {n_train} train / {n_valid} valid digits, CPU, '

@@ -15,7 +15,6 @@ its best round (the least disturbed by other work on the machine); the ratio is 
 
 Prints `name: value` lines, e.g. `lm_learner_vs_bare: 1.03x`.
 """
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -28,6 +27,7 @@ import torch.nn.functional as F
 from course_lib.awd_lstm import get_language_model
 from course_lib.lm import lm_learner
 from course_lib.text import LMLoader, Vocab, lm_databunch
+from _cli import benchmark_parser
 
 VOCAB, EMB, HID, LAYERS, BS, BPTT, DROP_MULT = 10_000, 96, 256, 3, 8, 70, 0.1   # 12b's CPU run
 
@@ -84,8 +84,5 @@ def main(quick, threads):
 
 
 if __name__ == '__main__':
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--quick', action='store_true', help='6 batches a round, 2 rounds')
-    parser.add_argument('--threads', type=int, default=1, help='torch threads (default 1)')
-    args = parser.parse_args()
+    args = benchmark_parser(__doc__, '6 batches a round, 2 rounds', threads=1).parse_args()
     main(args.quick, args.threads)

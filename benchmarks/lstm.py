@@ -12,13 +12,13 @@ Every ratio compares two models timed in alternating rounds of the same run (bes
 
     python benchmarks/lstm.py [--quick]
 """
-import argparse
 
 import torch
 from torch import nn
 
 from course_lib.awd_lstm import AWDLSTM, FastLSTMLayer, LSTMLayer, copy_lstm_weights
 from course_lib.core import best_time
+from _cli import benchmark_parser
 
 
 class BareLSTMStack(nn.Module):
@@ -97,6 +97,4 @@ def main(quick):
 
 
 if __name__ == '__main__':
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--quick', action='store_true', help='small sizes (under a minute on a 2-core CPU)')
-    main(parser.parse_args().quick)
+    main(benchmark_parser(__doc__, 'small sizes (under a minute on a 2-core CPU)').parse_args().quick)

@@ -5,11 +5,11 @@ On a CUDA machine it also times a large square product in fp32, tf32 and bf16 ag
 
     python benchmarks/matmul.py [--quick]
 """
-import argparse
 
 import torch
 
 from course_lib.core import best_time
+from _cli import benchmark_parser
 
 
 def matmul_loops(a, b):
@@ -65,9 +65,7 @@ def gpu_products(quick):
 
 
 if __name__ == '__main__':
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--quick', action='store_true', help='fewer rounds (well under a minute on a CPU)')
-    args = parser.parse_args()
+    args = benchmark_parser(__doc__, 'fewer rounds (well under a minute on a CPU)').parse_args()
     threads = torch.get_num_threads()
     cpu_variants(args.quick)
     torch.set_num_threads(threads)

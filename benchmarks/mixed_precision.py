@@ -15,10 +15,8 @@ figures issue 13 asks for (targets: >= 2x and >= 3x). Without CUDA the GPU lines
 
 Prints `name: value` lines, e.g. `amp_speedup_cpu_bf16_resnet10_64px: 1.10x`.
 """
-import argparse
 import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # run from a checkout
@@ -26,9 +24,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # run from a chec
 import torch
 import torch.nn.functional as F
 
-from course_lib.core import set_seed, synchronize
+from course_lib.core import best_time, set_seed
 from course_lib.fp16 import amp_dtype
 from course_lib.xresnet import xresnet, xresnet18, xresnet50
+from _cli import benchmark_parser
 
 
 # ------------------------------------------------------------------------------------------ models
@@ -54,15 +53,6 @@ def make_step(model, opt, xb, yb, dtype=None, channels_last=False):
     return step
 
 
-def time_steps(step, n, device):
-    "Seconds per step, over `n` steps after the device has finished its queue."
-    synchronize(device)
-    start = time.perf_counter()
-    for _ in range(n): step()
-    synchronize(device)
-    return (time.perf_counter() - start) / n
-
-
 def speedup(arch_name, device, size, bs, dtype, channels_last, repeats, n_steps):
     "Median over `repeats` of fp32 time / AMP time, the two interleaved."
     arch = ARCHS[arch_name]
@@ -79,15 +69,15 @@ def speedup(arch_name, device, size, bs, dtype, channels_last, repeats, n_steps)
         for _ in range(3): steps[variant]()           # warm up: kernels chosen, memory allocated
     ratios = []
     for _ in range(repeats):
-        times = {variant: time_steps(step, n_steps, device) for variant, step in steps.items()}
+        # the fastest of `n_steps` steps (the library's timer waits for the device's queue)
+        times = {variant: best_time(step, repeats=n_steps, device=device, min_round=0)
+                 for variant, step in steps.items()}
         ratios.append(times['fp32'] / times['amp'])
     return statistics.median(ratios)
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--quick', action='store_true', help='fewer repeats: under a minute on 2 CPU cores')
-    parser.add_argument('--threads', type=int, default=None, help='torch CPU threads (default: torch\'s)')
+    parser = benchmark_parser(__doc__, 'fewer repeats: under a minute on 2 CPU cores', threads=None)
     args = parser.parse_args(argv)
     if args.threads: torch.set_num_threads(args.threads)
     repeats, n_steps = (3, 2) if args.quick else (7, 5)

@@ -6,12 +6,12 @@ Prints `name: value` lines. The texts are IMDB reviews from the data layer (the 
 sample with --quick or when the full dataset is not available). The script is not called `tokenize.py`:
 that name would shadow the standard library module of the same name, which Python itself imports.
 """
-import argparse
 import time
 
 from course_lib.data import untar_data
 from course_lib.core import default_workers
 from course_lib.text import Tokenizer, load_imdb, tokenize_parallel
+from _cli import benchmark_parser
 
 
 def texts_per_second(texts, tok, n_workers, chunk):
@@ -21,8 +21,7 @@ def texts_per_second(texts, tok, n_workers, chunk):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--quick', action='store_true', help='1,000 sample reviews (under a minute)')
+    parser = benchmark_parser(__doc__, '1,000 sample reviews (under a minute)')
     parser.add_argument('--texts', type=int, default=None, help='how many reviews (default 4,000)')
     parser.add_argument('--workers', type=int, default=None, help='processes (default: one per core)')
     args = parser.parse_args(argv)
