@@ -118,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog='course-lib', description='Deep Learning from the Foundations: '
                                      'run the course notebooks, manage datasets, build the docs.')
     parser.add_argument('--debug', action='store_true', help='show full tracebacks instead of one-line errors')
-    sub = parser.add_subparsers(dest='command', required=True, metavar='{run,data,notebooks,docs}')
+    sub = parser.add_subparsers(dest='command', required=True, metavar='{run,data,notebooks,docs,practice,check}')
     run = sub.add_parser('run', help='execute notebooks in a Jupyter kernel and print a summary',
                          description='Execute course notebooks in order in fresh Jupyter kernels. Select them '
                          f'by number (01, 02a), file name, or lesson ({_LESSONS}); default: every lesson '
@@ -162,6 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
     docs.add_argument('--nbs', type=Path, help='folder holding the notebooks')
     docs.add_argument('--readme', action='store_true', help='only regenerate README.md from nbs/index.ipynb')
     docs.set_defaults(func=cmd_docs)
+    from course_lib.tools.practice import add_commands
+    add_commands(sub)   # `practice` and `check`: course_lib.tools.practice
     return parser
 
 def main(argv=None) -> int:
