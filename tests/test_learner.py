@@ -359,3 +359,122 @@ def test_early_stopping_of_05b_reads_the_learner_metrics():
     learn = make_learner(metrics=accuracy, cbs=stop)
     learn.fit(5)
     assert stop.stopped_epoch == 1 and learn.epochs_done == 2   # nothing beats +1.0 accuracy
+
+
+# --- using a trained learner -----------------------------------------------------------------
+
+def test_validate_gives_the_last_rows_figures():
+    learn = make_learner(metrics=accuracy)
+    learn.fit(2)
+    row, last = learn.validate(), learn.avg_stats.history[-1]
+    assert row.keys() == {'valid_loss', 'valid_accuracy'}
+    assert row['valid_loss'] == pytest.approx(last['valid_loss'], rel=1e-5)
+    assert row['valid_accuracy'] == pytest.approx(last['valid_accuracy'])
+
+
+def test_predict_and_test_dl_on_unlabeled_inputs():
+    learn = make_learner()
+    learn.fit(2)
+    x = learn.dls.valid_ds.x
+    preds, targets = learn.get_preds(learn.test_dl(x))
+    assert targets is None and preds.shape == (len(x), 3)
+    assert torch.equal(preds, learn.get_preds()[0])         # the same inputs, the same outputs
+    label, probs = learn.predict(x[5])
+    assert label == int(preds[5].argmax()) and torch.allclose(probs, preds[5].softmax(0))
+    with pytest.raises(ValueError, match='have no targets'): learn.validate(learn.test_dl(x))
+
+
+def test_an_exported_learner_predicts_identically(tmp_path):
+    from course_lib.learner import load_learner
+    learn = make_learner(metrics=accuracy)
+    learn.fit(2)
+    path = learn.export(tmp_path/'learn.pkl')
+    assert path.stat().st_size < 100_000, 'export saves no data'
+    loaded = load_learner(path)
+    x = learn.dls.valid_ds.x
+    assert torch.equal(loaded.get_preds(loaded.test_dl(x))[0], learn.get_preds(learn.test_dl(x))[0])
+    assert loaded.opt is None and loaded.dls.train_dl is None and loaded.dls.c == 3
+    assert loaded.predict(x[0])[0] == learn.predict(x[0])[0]
+    with pytest.raises(FileNotFoundError, match='learn.export'): load_learner(tmp_path/'nothing.pkl')
+
+
+def test_export_of_a_callback_pickle_cannot_save_says_why(tmp_path):
+    def local(x): return x
+    from course_lib.callbacks import BatchTransformCallback
+    learn = make_learner(cbs=BatchTransformCallback(local))
+    with pytest.raises(TypeError, match='at the top level of a module'): learn.export(tmp_path/'x.pkl')
+    assert not list(tmp_path.iterdir()), 'a failed export leaves no file behind'
+
+
+def test_an_image_learner_predicts_files_and_folders_after_export(tmp_path):
+    from course_lib.data_block import image_databunch
+    from course_lib.learner import load_learner
+    from test_data_block import make_folder
+    path = make_folder(tmp_path/'images')
+    dls = image_databunch(path, size=8, bs=4, num_workers=0)
+    set_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(3 * 8 * 8, 2))
+    learn = Learner(model, dls, lr=0.1)
+    learn.fit(1)
+    folder = path/'val'/'dog'
+    preds, targets = learn.get_preds(learn.test_dl(folder))
+    assert targets is None and preds.shape == (2, 2)
+    files = sorted(folder.iterdir())
+    test_preds = learn.get_preds(learn.test_dl(files))[0]
+    assert torch.equal(test_preds, preds)
+    valid_preds = learn.get_preds()[0]
+    assert torch.allclose(preds, valid_preds[2:]), 'read and normalised as the validation set'
+    label, probs = learn.predict(files[0])
+    assert label in ('cat', 'dog') and probs.shape == (2,)
+    loaded = load_learner(learn.export(tmp_path/'images.pkl'))
+    assert torch.equal(loaded.get_preds(loaded.test_dl(folder))[0], preds)
+    assert loaded.predict(files[0])[0] == label
+
+
+def test_load_of_another_shape_names_the_layers_and_changes_nothing(tmp_path):
+    learn = make_learner()
+    learn.fit(1)
+    learn.save(tmp_path/'small.pth')
+    wide = Learner(nn.Sequential(nn.Linear(2, 32), nn.ReLU(), nn.Linear(32, 3)), synth_dls())
+    before = weights(wide.model)
+    with pytest.raises(ValueError, match=r"0.weight is \(16, 2\) there, \(32, 2\) here") as error:
+        wide.load(tmp_path/'small.pth')
+    assert '\n' not in str(error.value) and 'Nothing was loaded' in str(error.value)
+    assert torch.equal(weights(wide.model), before) and wide.opt is None
+    deeper = Learner(nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 3), nn.Linear(3, 3)),
+                     synth_dls())
+    with pytest.raises(ValueError, match='3.weight is missing'): deeper.load(tmp_path/'small.pth')
+
+
+# --- the argument mistakes of other APIs -------------------------------------------------------
+
+def test_lesson_9_argument_order():
+    model = mlp()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(TypeError, match="lesson 9's order"): Learner(model, opt, F.cross_entropy, synth_dls())
+
+
+def test_fastai_argument_order():
+    with pytest.raises(TypeError, match="fastai's order"): Learner(synth_dls(), mlp())
+
+
+def test_an_optimizer_instance_as_opt_func():
+    model = mlp()
+    opt = torch.optim.AdamW(model.parameters())
+    with pytest.raises(TypeError, match=r'opt_func=torch.optim.AdamW or partial'):
+        Learner(model, synth_dls(), opt_func=opt)
+
+
+@pytest.mark.parametrize('lr', ['1e-2', None])
+def test_a_learning_rate_that_is_not_a_number(lr):
+    learn = make_learner()
+    if lr is None: learn.lr = object()
+    with pytest.raises(TypeError, match='is not a number'): learn.fit_one_cycle(1, lr)
+
+
+def test_a_loss_that_needs_three_arguments():
+    def weighted(pred, target, weight): return F.cross_entropy(pred, target) * weight
+    with pytest.raises(TypeError, match=r'needs 3 arguments.*functools.partial'):
+        make_learner(loss_func=weighted)
+    from functools import partial
+    make_learner(loss_func=partial(weighted, weight=2.)).fit(1)   # bound: fine
