@@ -15,6 +15,7 @@ __all__ = ['image_extensions', 'imagenet_stats', 'get_files', 'Transform', 'comp
 import copy
 import hashlib
 import importlib.util
+import inspect
 import math
 import operator
 import os
@@ -229,8 +230,13 @@ def random_splitter(pct_valid=0.2, seed=0):
 
 def first_per_class(n_train, n_valid=None, splitter=None):
     "`splitter` (default: by grandparent folder), keeping the first n images of each class."
-    split, seen = splitter or grandparent_splitter(), {}
+    split, seen, done = splitter or grandparent_splitter(), {}, set()
     def keep(fn):
+        if fn in done:     # the counts are full from the first split: all would be cut
+            raise ValueError(f"This first_per_class({n_train}, {n_valid}) has split these "
+                             "files before, and it counts what it keeps: make a new one "
+                             "for each split, split_by_func(il, first_per_class(...)).")
+        done.add(fn)
         side = split(fn)
         if side is None: return None
         key = side, Path(fn).parent.name
@@ -250,6 +256,10 @@ class SplitData:
         sides = [func(item) for item in il.items]
         train = [o for o, side in zip(il.items, sides) if side is not None and not side]
         valid = [o for o, side in zip(il.items, sides) if side]
+        if len(il.items) and not train and not valid:
+            raise ValueError(f"The split function left out all {len(il.items)} items "
+                             "(it gave None for each): check the folder names it "
+                             "expects, and that a counting splitter is a new one.")
         return cls(il.new(train), il.new(valid))
 
     def __repr__(self):
@@ -438,16 +448,29 @@ def image_databunch(path,                  # holds train/<class>/* and val/<clas
                     valid_name='val',      # the validation folder
                     on_error='raise',      # unreadable image: 'raise' or 'skip' (warns)
                     valid_tfms=(),         # extra item transforms for validation
-                    **kwargs):             # passed on to `databunchify`
+                    n_train=None,          # keep the first n training images per class
+                    n_valid=None,          # and the first n validation images per class
+                    valid_pct=None,        # split train/ at random (seeded) instead of val/
+                    **kwargs):             # `databunchify`'s device, batch_tfms; DataLoader's
     "An `ImageDataBunch` from a folder of images in the `train|val/<class>/*` layout."
+    _check_loader_args(kwargs)
     path = Path(path)
     if callable(tfms): tfms = [tfms]
     if callable(valid_tfms): valid_tfms = [valid_tfms]
     base = [ResizeFixed(size), to_byte_tensor] if size else [to_byte_tensor]
-    il = ImageList.from_files(path, folders=[train_name, valid_name], tfms=base,
-                              on_error=on_error)
-    sd = SplitData.split_by_func(il, grandparent_splitter(train_name, valid_name))
+    folders = [train_name] if valid_pct else [train_name, valid_name]
+    il = ImageList.from_files(path, folders=folders, tfms=base, on_error=on_error)
+    split = (random_splitter(valid_pct) if valid_pct else
+             grandparent_splitter(train_name, valid_name))
+    if n_train is not None or n_valid is not None:
+        split = first_per_class(n_train, n_valid, split)
+    sd = SplitData.split_by_func(il, split)
     for name, items in ((train_name, sd.train), (valid_name, sd.valid)):
+        if valid_pct and not len(items):
+            side = 'validation' if items is sd.valid else 'training'
+            raise ValueError(f"valid_pct={valid_pct} left the {side} set empty ({len(il)} "
+                             f"images in {show_path(path/train_name)}): use a fraction "
+                             "between 0 and 1 that leaves images on both sides.")
         if not len(items):
             found = ', '.join(sorted(p.name for p in path.iterdir() if p.is_dir()))
             raise FileNotFoundError(
@@ -459,6 +482,22 @@ def image_databunch(path,                  # holds train/<class>/* and val/<clas
     sd.valid.tfms += list(valid_tfms)
     ll = label_by_func(sd, parent_labeler, proc_y=CategoryProcessor())
     return databunchify(ll, bs, num_workers, stats, **kwargs)
+
+# what `image_databunch` passes on: `databunchify`'s options, and the DataLoader's that
+# `databunchify` does not set itself
+_SET_BY_DATABUNCHIFY = {'dataset', 'batch_size', 'shuffle', 'num_workers', 'collate_fn',
+                        'persistent_workers', 'pin_memory'}
+_LOADER_ARGS = ({'device', 'batch_tfms'} |
+                set(inspect.signature(DataLoader).parameters) - _SET_BY_DATABUNCHIFY)
+
+def _check_loader_args(kwargs):
+    "One line for an argument `image_databunch` would otherwise hand to the DataLoader."
+    unknown = sorted(set(kwargs) - _LOADER_ARGS)
+    if unknown:
+        raise TypeError(f"image_databunch got unknown arguments {unknown}. For part of the "
+                        "data pass n_train= and n_valid= (images per class) or valid_pct=; "
+                        "the others it passes on are device, batch_tfms and DataLoader "
+                        "options such as drop_last.")
 
 # %% ../nbs/08_data_block.ipynb #a7dd12b1
 def show_images(images,       # (3, h, w) tensors, uint8 or floats in [0, 1]

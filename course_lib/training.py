@@ -98,7 +98,19 @@ def fit(epochs,        # number of passes over the training data
 class DataBunch:
     "The training and validation `DataLoader`s, plus `c`, the number of classes."
     def __init__(self, train_dl, valid_dl, c=None):
-        self.train_dl, self.valid_dl, self.c = train_dl, valid_dl, c
+        self.train_dl, self.valid_dl, self._c = train_dl, valid_dl, c
+
+    @property
+    def c(self):
+        "The number of classes given as `c=`; a clear error if none was given."
+        if self._c is None:
+            raise AttributeError("This DataBunch was made without c, the number of "
+                                 "classes, which the model's last layer needs: pass "
+                                 "DataBunch(train_dl, valid_dl, c=10).")
+        return self._c
+
+    @c.setter
+    def c(self, value): self._c = value
 
     @property
     def train_ds(self): return self.train_dl.dataset
