@@ -151,7 +151,7 @@ def test_docs_without_the_docs_extra_is_one_line(tmp_path):
     code = ("import sys; sys.modules['sphinx'] = sys.modules['nbdev'] = None; "
             "from course_lib.tools.cli import main; sys.exit(main(['docs']))")
     result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, cwd=tmp_path)
-    _one_line_error(result, "pip install 'course_lib[docs]'")
+    _one_line_error(result, 'pip install "course_lib[docs] @ git+https://github.com/course-lib/course_lib"')
 
 
 def test_run_outside_a_clone_says_how_to_get_the_notebooks(tmp_path):
@@ -279,3 +279,70 @@ def test_truncated_file_in_a_cached_dataset_folder_is_shown_damaged_and_replaced
     assert result.returncode == 0 and result.stdout.strip() == '800', result.stderr
     assert 'damaged: texts.csv is 10,000 bytes' in result.stderr and texts.stat().st_size == size
     assert _rows(course_lib('data', env=env).stdout)['imdb_sample'].split()[1] == 'cache'
+
+
+# --- install commands that work while the package is on no index ---
+
+REPO = 'https://github.com/course-lib/course_lib'
+INSTALLS = [   # what works today: a clone's editable install, pip's Git syntax, or a wheel built in a clone
+    re.compile(r'pip install (-c constraints\.txt )?-e "\.\[\w+\]"'),
+    re.compile(r'pip install "course_lib\[\w+\] @ git\+' + re.escape(REPO) + '"'),
+    re.compile(r'pip wheel --no-deps -w dist \.'),
+    re.compile(r'pip install "\$\(ls dist/course_lib-\*\.whl\)\[\w+\]"'),
+]
+
+
+def _pip_commands(text):
+    "Every pip command in `text`: lines of code blocks, and `inline code`, that start with pip."
+    blocks = re.findall(r'^```\w*\n(.*?)^```', text, flags=re.S | re.M)
+    lines = [l.split('  #')[0].strip() for block in blocks for l in block.splitlines()]
+    commands = [l for l in lines if l.startswith('pip ')] + re.findall(r'(?<!`)`(pip [^`]+)`', text)
+    return [c.replace("'", '"') for c in commands]
+
+
+def test_install_commands_in_the_readme_and_the_messages_work_without_an_index(tmp_path):
+    readme = (Path(__file__).parents[1]/'README.md').read_text()
+    nbs = tmp_path/'nbs'
+    nbs.mkdir()
+    write_notebook(nbs/'01_good.ipynb', 'x = 1')
+    messages = []
+    for module, argv in (('sphinx', ['docs']), ('nbclient', ['run', '--nbs', str(nbs), '01'])):
+        code = (f"import sys; sys.modules[{module!r}] = None; "
+                f"from course_lib.tools.cli import main; sys.exit(main({argv!r}))")
+        result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, cwd=tmp_path)
+        _one_line_error(result, 'pip install')
+        assert result.stderr.count('pip ') == result.stderr.count('`pip '), result.stderr
+        messages.append(result.stderr)
+    for source, text in [('README.md', readme), *(('a message', m) for m in messages)]:
+        commands = _pip_commands(text)
+        assert commands, source
+        for command in commands:
+            assert any(p.fullmatch(command) for p in INSTALLS), f'{source}: {command!r} does not work without an index'
+    assert f'pip install "course_lib[course] @ git+{REPO}"' in readme and 'pip wheel --no-deps -w dist .' in readme
+
+
+# --- finding the notebooks, lessons that a copy lacks, figures that are not there ---
+
+def test_run_finds_the_folder_that_course_lib_notebooks_copied_to_and_says_so(tmp_path, home):
+    dest, elsewhere = tmp_path/'course', tmp_path/'elsewhere'
+    elsewhere.mkdir()
+    env = {'COURSE_LIB_HOME': str(home), 'COURSE_LIB_NBS': ''}
+    assert course_lib('notebooks', str(dest), env=env).returncode == 0
+    result = course_lib('run', '--list', env=env, cwd=elsewhere)
+    assert result.returncode == 0 and '01_matmul.ipynb' in result.stdout
+    assert '91_tools_cli.ipynb' not in result.stdout, 'listed the clone, not the copy'
+    assert f'Using the notebooks in {dest}' in result.stderr, result.stderr
+
+
+def test_a_lesson_missing_from_a_copy_is_explained(tmp_path, home):
+    dest = tmp_path/'course'
+    assert course_lib('notebooks', str(dest), env={'COURSE_LIB_HOME': str(home)}).returncode == 0
+    result = course_lib('run', '--nbs', str(dest), 'tools', env={'COURSE_LIB_HOME': str(home)})
+    _one_line_error(result, "holds none of lesson 'tools'", 'not copied by `course-lib notebooks`', REPO)
+    assert 'tools' not in result.stderr.split('its lessons:')[1].split('.')[0]
+
+
+def test_no_sample_star_on_a_notebook_without_a_figure():
+    from course_lib.tools.notebooks import NotebookResult, summary_table
+    table = summary_table([NotebookResult('11b_distributed', 'ok', 2.0, 'cpu', samples=['imagenette2-160'])])
+    assert '- *' not in table and 'small samples' not in table, table

@@ -44,11 +44,15 @@ def cmd_data(args) -> int:
 # %% ../../nbs/91_tools_cli.ipynb #27af1175
 def cmd_run(args) -> int:
     "Execute the selected notebooks and print the summary; exit status 1 names each failure, 130 after Ctrl-C."
-    from course_lib.tools.notebooks import (course_notebooks, default_run_dir, find_nbs_dir, lesson_of, nb_number,
-                                            prune_runs, run_course, select_notebooks, summary_table, writable_dir,
-                                            write_report)
+    from course_lib.tools.notebooks import (course_notebooks, default_run_dir, find_nbs_dir, install_command,
+                                            lesson_of, nb_number, prune_runs, remembered_nbs_dir, run_course,
+                                            select_notebooks, summary_table, writable_dir, write_report)
+    from course_lib.data import show_path
     try:
         folder = find_nbs_dir(args.nbs)
+        if args.nbs is None and folder == remembered_nbs_dir() and folder != Path.cwd().resolve():
+            print(f"Using the notebooks in {show_path(folder)}, where `course-lib notebooks` copied them "
+                  "(--nbs DEST picks another folder).", file=sys.stderr)
         if args.list:
             for path in course_notebooks(folder): print(f'{lesson_of(path) or "-":12} {path.name}')
             return 0
@@ -58,14 +62,13 @@ def cmd_run(args) -> int:
     try: import ipykernel, nbclient, nbformat  # noqa: F401  the course extra
     except ModuleNotFoundError as e:
         raise CommandError(f"course-lib run needs the course extra ({e.name} is not installed): "
-                           "pip install 'course_lib[course]'.") from e
+                           f"`{install_command('course')}` (in a clone: `pip install -e \".[course]\"`).") from e
     if args.offline: os.environ['COURSE_LIB_OFFLINE'] = '1'
     out, moved = writable_dir(args.out or default_run_dir())
     if moved: print(moved, file=sys.stderr)
     # one line per notebook as it finishes; on a terminal also a "running" line that the result overwrites
     results = run_course(notebooks, out, quick=args.quick, timeout=args.timeout, live=sys.stdout.isatty())
     print('\n' + summary_table(results))
-    from course_lib.data import show_path
     print(f'\nexecuted copies: {show_path(out)}')
     if args.report: print(f'report: {show_path(write_report(results, args.report, quick=args.quick))}')
     if not args.out and not moved and prune_runs():
@@ -89,15 +92,18 @@ def _check_device():
 
 def cmd_notebooks(args) -> int:
     "Copy the course notebooks shipped with the package into `args.dest`."
-    from course_lib.tools.notebooks import copy_notebooks
+    from course_lib.tools.notebooks import copy_notebooks, remember_nbs_dir
     try: written = copy_notebooks(args.dest, force=args.force)
     except OSError as e: raise CommandError(str(e)) from e
+    remember_nbs_dir(args.dest)   # a later `course-lib run` finds them without --nbs
     print(f"{len(written)} notebooks copied to {args.dest}" if written else f"{args.dest} is up to date")
-    print(f"Open them with `jupyter lab {args.dest}`, or run one with `course-lib run --nbs {args.dest} 01`.")
+    print(f"Open them with `jupyter lab {args.dest}`, or run one with `course-lib run 01`: outside a clone it "
+          "now finds them there (--nbs DEST picks another folder).")
     return 0
 
 def cmd_docs(args) -> int:
     "Build the documentation site, or only README.md with `--readme` (see `course_lib.tools.docs`)."
+    from course_lib.tools.notebooks import install_command
     try:
         from course_lib.tools import docs   # Sphinx and MyST-NB come with the docs extra
         if args.readme:
@@ -106,7 +112,7 @@ def cmd_docs(args) -> int:
         print(docs.build_docs(args.out, nbs=args.nbs))
     except ModuleNotFoundError as e:
         raise CommandError(f"course-lib docs needs the docs extra ({e.name} is not installed): "
-                           "pip install 'course_lib[docs]'.") from e
+                           f"`{install_command('docs')}` (in a clone: `pip install -e \".[docs]\"`).") from e
     except (OSError, RuntimeError) as e: raise CommandError(str(e)) from e
     return 0
 
