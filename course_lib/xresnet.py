@@ -60,7 +60,8 @@ def xresnet(layers,                    # blocks per stage, e.g. [2, 2, 2, 2]
             stem=(32, 32, 64),         # channels of the three stem convs
             widths=(64, 128, 256, 512),  # inner channels of each stage
             p=0.,                      # dropout before the last linear layer
-            width=1.):                 # multiplies every channel count above
+            width=1.,                  # multiplies every channel count above
+            small_input=False):        # True: a stem without stride or pool, for 32 px
     "ResNet with the Bag of Tricks changes: 3-conv stem, ResNet-B/D, zero-init BN."
     if len(layers) != len(widths):
         raise ValueError(f"{len(layers)} stages in layers={list(layers)} but "
@@ -68,12 +69,14 @@ def xresnet(layers,                    # blocks per stage, e.g. [2, 2, 2, 2]
     if width != 1:
         stem, widths = ([max(1, round(c * width)) for c in cs] for cs in (stem, widths))
     sizes = [c_in, *stem]
-    convs = [conv_bn(sizes[i], sizes[i + 1], stride=2 if i == 0 else 1)
+    first_stride = 1 if small_input else 2    # small images: keep every pixel
+    convs = [conv_bn(sizes[i], sizes[i + 1], stride=first_stride if i == 0 else 1)
              for i in range(len(stem))]
-    parts = [('stem', nn.Sequential(*convs, nn.MaxPool2d(3, stride=2, padding=1)))]
+    pool = [] if small_input else [nn.MaxPool2d(3, stride=2, padding=1)]
+    parts = [('stem', nn.Sequential(*convs, *pool))]
     ni = stem[-1]
     for i, (n_blocks, nh) in enumerate(zip(layers, widths)):
-        stride = 1 if i == 0 else 2        # the stem has already divided by 4
+        stride = 1 if i == 0 else 2        # the stem has divided by 4 (by 1 if small_input)
         blocks = [ResBlock(ni if j == 0 else nh * expansion, nh,
                            stride if j == 0 else 1, expansion)
                   for j in range(n_blocks)]
