@@ -84,7 +84,7 @@ def run_callbacks(cbs, event, run):
 
 # %% ../nbs/04_callbacks.ipynb #7c5a06bd
 class Runner:
-    "Run the training loop, calling every callback at each event in `EVENTS`."
+    "Lesson 9's loop: callbacks cancel by returning True. Replaced by course_lib.loop.Runner."
     def __init__(self, cbs=(), cb_funcs=()):
         cbs = [TrainEvalCallback(), *cbs, *(make_cb() for make_cb in cb_funcs)]
         # a stable sort: callbacks with the same order keep the order they were given in
@@ -178,7 +178,7 @@ class AvgStats:
 
 # %% ../nbs/04_callbacks.ipynb #0f5be209
 class AvgStatsCallback(Callback):
-    "Print a row per epoch: epoch, training and validation loss and `metrics`, time."
+    "A row per epoch: losses, `metrics`, time. The Learner's `Metrics` (09b) replaced it."
     def __init__(self, metrics):
         self.train_stats, self.valid_stats = AvgStats(metrics), AvgStats(metrics)
         names = ['loss'] + [metric.__name__ for metric in self.train_stats.metrics]

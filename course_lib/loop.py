@@ -103,6 +103,7 @@ class LoopSteps:
 # %% ../nbs/05b_early_stopping.ipynb #a46f66ee
 class Runner(LoopSteps, CallbackRunner):
     "Lesson 10's loop, cancelled by exceptions. Supersedes course_lib.callbacks.Runner"
+    # 09b's course_lib.learner.Learner replaces it in turn: later notebooks use that
     # plain attributes that `fit` fills in from the `Learner`: a callback may replace
     # any of them (lesson 9 read them through read-only properties)
     model = opt = loss_func = data = None
@@ -233,6 +234,7 @@ def plot_lr_find(finder, ax=None):
 
 def lr_find(learn, cbs=(), **kwargs):
     "Run an `LRFinder(**kwargs)` on `learn` (with `cbs`); returns the finder."
+    # for a `Runner`; the final Learner has it as a method, learn.lr_find()
     finder = LRFinder(**kwargs)
     epochs = math.ceil(finder.max_iter / len(learn.data.train_dl))
     Runner(cbs=[*cbs, finder]).fit(epochs, learn)

@@ -83,6 +83,7 @@ def fit(epochs,        # number of passes over the training data
         train_dl,      # yields (xb, yb) training batches
         valid_dl):     # yields (xb, yb) validation batches
     "Train `model` for `epochs`, validating after each; prints and returns the rows."
+    # lesson 9's first loop; course_lib.learner.Learner.fit (09b) is the one to use
     device = next(model.parameters()).device
     history = []
     print(f"{'epoch':>5} {'train_loss':>10} {'valid_loss':>10} {'valid_acc':>9}")
@@ -120,7 +121,7 @@ class DataBunch:
 
 # %% ../nbs/04_callbacks.ipynb #fc03a231
 class Learner:
-    "What training needs in one place: model, optimizer, loss function, `DataBunch`."
+    "Lesson 9's box of model, optimizer, loss, data; course_lib.learner.Learner replaced it."
     def __init__(self, model,      # an `nn.Module`
                  opt,              # an optimizer over `model`'s parameters
                  loss_func,        # `loss_func(pred, target)` -> scalar tensor
