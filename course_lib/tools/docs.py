@@ -370,9 +370,12 @@ def assemble_docs(nbs=None, src=None) -> Path:
         groups.append(_toctree(_caption(key), pages, hidden=True))
     for page in docs.glob('*.md'): shutil.copy2(page, src/page.name)
     for module in modules: (src/'api'/f'{module}.rst').write_text(api_page(module))
-    (src/'api'/'index.md').write_text('# API reference\n\nOne page per module of `course_lib`, in course '
-                                      'order; the {ref}`general index <genindex>` lists every name.\n\n'
-                                      + _toctree('', modules))
+    if 'course_lib.all' in modules:   # the front door first: where a script starts
+        modules.insert(0, modules.pop(modules.index('course_lib.all')))
+    (src/'api'/'index.md').write_text('# API reference\n\nScripts start at `course_lib.all`, the front '
+                                      'door: `from course_lib.all import *`. Then one page per module of '
+                                      '`course_lib`, in course order; the {ref}`general index <genindex>` '
+                                      'lists every name.\n\n' + _toctree('', modules))
     groups.append(_toctree('Reference', ['api/index', *extra], hidden=True))
     if (nbs/'llms.txt').exists(): shutil.copy2(nbs/'llms.txt', src/'_md'/'llms.txt')
     home = process_notebook(nbs/'index.ipynb')
