@@ -220,10 +220,12 @@ def _defining_notebooks(module_name) -> dict:
 def api_page(module_name: str) -> str:
     "The reStructuredText page for `module_name`: its notebooks, then `automodule` with every member."
     notebooks = sorted(set(_defining_notebooks(module_name).values()) - {''})
+    # the front door re-exports names documented in their home modules: its page lists none
+    members = ([] if module_name == 'course_lib.all' else
+               ['   :members:', '   :undoc-members:', '   :member-order: bysource'])
     return '\n'.join([module_name, '=' * len(module_name), '',
                       'Written in ' + ', '.join(f':doc:`/{nb}`' for nb in notebooks) + '.', '',
-                      f'.. automodule:: {module_name}', '   :members:', '   :undoc-members:',
-                      '   :member-order: bysource', ''])
+                      f'.. automodule:: {module_name}', *members, ''])
 
 # %% ../../nbs/92_tools_docs.ipynb #f2a3b4c5
 def _parameter_docs(obj) -> list:
