@@ -37,14 +37,14 @@ def test_bad_arguments_exit_2_with_usage():
 def test_data_lists_samples_without_a_mirror(home):
     result = course_lib('data', env={'COURSE_LIB_HOME': str(home)})
     assert result.returncode == 0
-    rows = {line.split()[0]: line.split()[1] for line in result.stdout.splitlines()[1:]}
+    rows = {name: line.split()[1] for name, line in _rows(result.stdout).items()}
     assert rows['mnist'] == 'bundled' and rows['imagenette2-160'] == 'bundled' and rows['oxford-iiit-pet'] == 'missing'
 
 
 @pytest.mark.skipif(not SHARED.exists(), reason='project data mirror not present')
 def test_data_lists_the_mirror(home):
     result = course_lib('data', env={'COURSE_LIB_HOME': str(home), 'COURSE_LIB_MIRROR': str(SHARED)})
-    rows = {line.split()[0]: line.split()[1] for line in result.stdout.splitlines()[1:]}
+    rows = {name: line.split()[1] for name, line in _rows(result.stdout).items()}
     assert rows['mnist'] == rows['imdb'] == rows['imagenette2-160'] == 'mirror'
 
 
@@ -80,8 +80,9 @@ def test_run_unknown_notebook(tmp_path):
 # --- issue 8: start-up time, one-line errors, the pip-installed learner, runs that always report ---
 
 def _rows(stdout):
-    "`course-lib data`'s table as {dataset: line}."
-    return {line.split()[0]: line for line in stdout.splitlines()[1:]}
+    "`course-lib data`'s table of datasets as {dataset: line} (it ends at the first blank line)."
+    lines = stdout.splitlines()
+    return {line.split()[0]: line for line in lines[1:lines.index('')]}
 
 
 def test_help_is_fast_and_imports_no_torch():
@@ -346,3 +347,41 @@ def test_no_sample_star_on_a_notebook_without_a_figure():
     from course_lib.tools.notebooks import NotebookResult, summary_table
     table = summary_table([NotebookResult('11b_distributed', 'ok', 2.0, 'cpu', samples=['imagenette2-160'])])
     assert '- *' not in table and 'small samples' not in table, table
+
+
+def test_data_shows_the_models_folder_and_clear_empties_it(home):
+    env = {'COURSE_LIB_HOME': str(home)}
+    (home/'models').mkdir(parents=True)
+    (home/'models'/'lm.pth').write_bytes(b'0' * 3 * 2**20)
+    result = course_lib('data', env=env)
+    tail = result.stdout.split('\n\n', 1)[1]
+    models = next(l for l in tail.splitlines() if l.startswith('models'))
+    assert '3.0 MiB' in models and '$COURSE_LIB_HOME/models' in models, tail
+    assert '`course-lib data clear models`' in tail
+    result = course_lib('data', 'clear', 'models', env=env)
+    assert result.returncode == 0 and '3.0 MiB' in result.stdout and not (home/'models').exists()
+    assert '0 B' in next(l for l in course_lib('data', env=env).stdout.splitlines() if l.startswith('models'))
+    _one_line_error(course_lib('data', 'clear', 'mnist', env=env), "data clear takes a folder, models or tokens")
+    assert 'data clear models' in ' '.join(course_lib('data', '--help').stdout.split())
+
+
+# --- what the README promises a newcomer ---
+
+README = Path(__file__).parents[1]/'README.md'
+
+
+def test_readme_sample_list_names_every_bundled_image_sample_with_its_size():
+    from course_lib.data import samples_dir
+    text = ' '.join(README.read_text().split())
+    listed = text.split('the bundled samples (', 1)[1].split(')', 1)[0]
+    for folder, name in (('imagenette2-160', 'Imagenette'), ('imagewoof2-160', 'Imagewoof')):
+        n = sum(1 for p in (samples_dir()/folder).rglob('*') if p.suffix.lower() in ('.jpeg', '.jpg', '.png'))
+        assert f'{n:,} {name} images' in listed, f'the README sample list should say "{n:,} {name} images": {listed}'
+    for name in ('MNIST', 'IMDB', 'WikiText-2'): assert name in listed, listed
+
+
+def test_readme_quotes_a_measured_run_time_and_how_to_run_one_lesson():
+    text = ' '.join(README.read_text().split())
+    assert 'a few minutes on a laptop' not in text
+    assert re.search(r'\d+ minutes in one measured run', text), 'quote the measured time of the whole run'
+    assert '`course-lib run --offline lesson8`' in text
