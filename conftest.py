@@ -9,9 +9,14 @@
   own Jupyter is not touched.
 - nbdev-clean stores code cells with `execution_count: null`; nbval reads that as "never run" and fails
   cells that have outputs ("Unrun reference cell has outputs"). We number the cells as nbval collects them.
+- Each notebook's closing export cell (`NBVAL_SKIP`, it re-exports the library) is not collected as a test;
+  any other `NBVAL_SKIP` cell is skipped with its notebook, cell number and first comment as the reason,
+  instead of nbval's bare "Skipped".
 """
 import os
 from pathlib import Path
+
+import pytest
 
 os.environ.setdefault('COURSE_LIB_QUICK', '1')
 os.environ.setdefault('COURSE_LIB_PROGRESS', 'quiet')   # fits print nothing under test (09c)
@@ -33,7 +38,17 @@ if IPyNbFile is not None and not getattr(IPyNbFile, '_course_lib_numbered', Fals
     def _collect_numbered(self):
         for number, item in enumerate(_collect(self), start=1):
             if item.cell.execution_count is None: item.cell.execution_count = number
+            if item.options['skip']:
+                if 'export_library' in item.cell.source: continue  # the closing re-export cell: not a test
+                item.add_marker(pytest.mark.skip(reason=f'{Path(str(self.path)).name}, {item.name.lower()}: '
+                                                        f'{_skip_reason(item.cell.source)}'))
             yield item
+
+    def _skip_reason(source):
+        "The first comment of a NBVAL_SKIP cell (after the cell directives), else a plain note."
+        comments = [l.lstrip('# ').strip() for l in source.splitlines() if l.startswith('#')
+                    and not l.startswith('#|') and 'NBVAL_' not in l]
+        return comments[0] if comments and comments[0] else 'marked NBVAL_SKIP, not run under test'
 
     IPyNbFile.collect = _collect_numbered
     IPyNbFile._course_lib_numbered = True
