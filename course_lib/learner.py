@@ -463,6 +463,8 @@ class InferenceData:
     def __init__(self, dls):
         self.c, self.vocab = getattr(dls, 'c', None), getattr(dls, 'vocab', None)
         self.reader, self.collate_fn, self.wrapper, self.bs = _input_recipe(dls)
+        # a loader that moved batches to a GPU: the learner moves them, wherever it is loaded
+        if hasattr(self.wrapper, 'device'): self.wrapper.device = None
 
 def _input_recipe(dls):
     "How `dls` reads and batches inputs: item list, collate function, loader wrapper, bs."

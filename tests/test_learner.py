@@ -431,6 +431,20 @@ def test_an_image_learner_predicts_files_and_folders_after_export(tmp_path):
     assert loaded.predict(files[0])[0] == label
 
 
+def test_an_exported_image_learner_does_not_keep_the_loaders_device(tmp_path):
+    "A loader that moved batches to a GPU must not make the file unusable on a CPU-only machine."
+    from course_lib.data_block import image_databunch
+    from course_lib.learner import load_learner
+    from test_data_block import make_folder
+    path = make_folder(tmp_path/'images')
+    dls = image_databunch(path, size=8, bs=4, num_workers=0, device='cpu')
+    assert dls.valid_dl.device == 'cpu'
+    learn = Learner(nn.Sequential(nn.Flatten(), nn.Linear(3 * 8 * 8, 2)), dls)
+    loaded = load_learner(learn.export(tmp_path/'images.pkl'))
+    assert loaded.dls.wrapper.device is None and dls.valid_dl.device == 'cpu'
+    assert loaded.test_dl(path/'val').device is None
+
+
 def test_load_of_another_shape_names_the_layers_and_changes_nothing(tmp_path):
     learn = make_learner()
     learn.fit(1)
