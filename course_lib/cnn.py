@@ -6,7 +6,7 @@ Docs: https://course-lib.github.io/course_lib/cuda_cnn_hooks_init.html.md"""
 
 # %% auto #0
 __all__ = ['im2col', 'conv2d_im2col', 'Lambda', 'view_tfm', 'conv_layer', 'cnn_model', 'Hook', 'ListContainer', 'Hooks',
-           'append_stats', 'plot_stats', 'plot_hists', 'plot_lows', 'init_cnn', 'GeneralRelu']
+           'append_stats', 'plot_stats', 'plot_hists', 'plot_lows', 'init_cnn', 'GeneralRelu', 'mnist_images']
 
 # %% ../nbs/06_cuda_cnn_hooks_init.ipynb #57adee16
 from functools import partial
@@ -15,7 +15,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .data import get_mnist
 from .init import kaiming_normal, kaiming_uniform
+from .training import ArrayDataset, normalize
 
 # %% ../nbs/06_cuda_cnn_hooks_init.ipynb #6eaa2f52
 def _out_size(size, ks, stride, padding): return (size + 2 * padding - ks) // stride + 1
@@ -226,3 +228,16 @@ class GeneralRelu(nn.Module):
         return x
 
     def extra_repr(self): return f'leak={self.leak}, sub={self.sub}, maxv={self.maxv}'
+
+# %% ../nbs/06_cuda_cnn_hooks_init.ipynb #9e623f16
+def mnist_images(n_train=None,   # the first n training digits (None: all 50,000)
+                 n_valid=None,   # the first n validation digits (None: all 10,000)
+                 stats=None):    # (mean, std) to normalise with; None: the training digits'
+    "MNIST as normalised 1×28×28 images: the datasets `(train_ds, valid_ds)`."
+    x_train, y_train, x_valid, y_valid = get_mnist()
+    x_train, y_train = x_train[:n_train], y_train[:n_train]
+    x_valid, y_valid = x_valid[:n_valid], y_valid[:n_valid]
+    mean, std = stats or (x_train.mean(), x_train.std())
+    def images(x): return normalize(x, mean, std).view(-1, 1, 28, 28)   # rows -> images
+    return (ArrayDataset(images(x_train), y_train),
+            ArrayDataset(images(x_valid), y_valid))

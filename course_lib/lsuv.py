@@ -15,7 +15,7 @@ from .cnn import Hooks
 
 # %% ../nbs/07a_lsuv.ipynb #a1e3dc72
 class ConvLayer(nn.Module):
-    "`Conv2d`, activation, then a learnable shift `bias`: a block LSUV can initialise."
+    "`Conv2d`, activation, then a shift `bias` that LSUV sets (a buffer, not trained)."
     def __init__(self, ni, nf,          # input and output channels
                  ks=3,                  # kernel size, padding ks//2
                  stride=2,              # 2 halves the height and width

@@ -1,5 +1,4 @@
-"""`python -m course_lib.train`: one command that trains with the Learner in one process, or in
-several under `torchrun --nproc_per_node N`.
+"""`python -m course_lib.train`: one command that trains with the Learner in one process, or in several under `torchrun --nproc_per_node N`.
 
 Docs: https://course-lib.github.io/course_lib/train_script.html.md"""
 
@@ -18,48 +17,38 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader
 
+from .cnn import cnn_model, init_cnn, mnist_images
 from .core import quick_mode, set_seed
-from .data import show_path
+from .data import DATASETS, samples_dir, show_path, untar_data
+from .data_block import image_databunch
 from .distributed import (DistributedTrainer, cleanup_distributed,
                                     is_main_process, main_process_first,
                                     setup_distributed, world_size)
-from .training import ArrayDataset, DataBunch, accuracy
+from .training import DataBunch, accuracy
+from .xresnet import xresnet18
 
 # %% ../nbs/11c_train_script.ipynb #d1500034
 def mnist_data(bs, quick):
-    "MNIST as 1×28×28 images through the data layer; a slice of it in quick mode."
-    from course_lib.data import get_mnist
-    x_train, y_train, x_valid, y_valid = get_mnist()
-    if quick: x_train, y_train, x_valid, y_valid = (x_train[:2048], y_train[:2048],
-                                                    x_valid[:512], y_valid[:512])
-    images = lambda x: ((x - 0.13) / 0.31).view(-1, 1, 28, 28)   # MNIST's mean and std
-    train = ArrayDataset(images(x_train), y_train)
-    valid = ArrayDataset(images(x_valid), y_valid)
+    "06's `mnist_images` in batches of `bs`; 2,048 training digits in quick mode."
+    n_train, n_valid = (2048, 512) if quick else (None, None)
+    # MNIST's mean and std, not the slice's: the same inputs for every saved model
+    train, valid = mnist_images(n_train, n_valid, stats=(0.13, 0.31))
     return DataBunch(DataLoader(train, batch_size=bs, shuffle=True, drop_last=True),
                      DataLoader(valid, batch_size=bs * 2), c=10)
 
 def mnist_model():
     "06's CNN without batch norm: each step is the same on any number of processes."
-    from course_lib.cnn import cnn_model, init_cnn
     return init_cnn(cnn_model([8, 16, 32, 32]))
 
 def imagenette_data(bs, quick, size):
     "Imagenette through lesson 11's data blocks; the bundled sample when `quick`."
-    try: from course_lib.data_block import image_databunch
-    except ImportError as e:
-        raise SystemExit("--data imagenette needs course_lib.data_block (lesson 11), "
-                         "which this install lacks; use --data mnist.") from e
-    from course_lib.data import DATASETS, samples_dir, untar_data
     # quick: the 300 images shipped with the package, not the 13,394 of the full set
     path = (samples_dir()/DATASETS['imagenette2-160'].sample if quick
             else untar_data('imagenette2-160'))
     return image_databunch(path, size=size, bs=bs)
 
 def imagenette_model(c):
-    try: from course_lib.xresnet import xresnet18
-    except ImportError as e:
-        raise SystemExit("--data imagenette needs course_lib.xresnet (lesson 12); use "
-                         "--data mnist.") from e
+    "Notebook 11's XResNet-18 for `c` classes."
     return xresnet18(n_out=c)
 
 # %% ../nbs/11c_train_script.ipynb #d1500035
