@@ -458,17 +458,18 @@ class _Unlabeled:
     def __getitem__(self, i): return self.x[i], 0
 
 class InferenceData:
-    "What a `DataBunch` tells inference, without its data: `c`, `vocab`, how inputs are read."
+    "What inference needs of a `DataBunch`, without its data: `c`, `vocab`, input reading."
     train_dl = valid_dl = None
     def __init__(self, dls):
         self.c, self.vocab = getattr(dls, 'c', None), getattr(dls, 'vocab', None)
         self.reader, self.collate_fn, self.wrapper, self.bs = _input_recipe(dls)
-        # a loader that moved batches to a GPU: the learner moves them, wherever it is loaded
+        # a loader may have moved batches to a GPU: the learner moves them instead
         if hasattr(self.wrapper, 'device'): self.wrapper.device = None
 
 def _input_recipe(dls):
     "How `dls` reads and batches inputs: item list, collate function, loader wrapper, bs."
-    if isinstance(dls, InferenceData): return dls.reader, dls.collate_fn, dls.wrapper, dls.bs
+    if isinstance(dls, InferenceData):
+        return dls.reader, dls.collate_fn, dls.wrapper, dls.bs
     valid = dls.valid_dl
     inner = getattr(valid, 'dl', valid)          # an `ImageLoader` wraps a DataLoader
     x = getattr(valid.dataset, 'x', None)
@@ -480,7 +481,7 @@ def _input_recipe(dls):
     return reader, inner.collate_fn, wrapper, inner.batch_size
 
 class Inference:
-    "Use a trained learner: `validate`, `test_dl`, `predict`, `export` (and `load_learner`)."
+    "Use a trained learner: `validate`, `test_dl`, `predict`, `export`, `load_learner`."
     def validate(self, dl=None):
         "Loss and metrics over `dl` (default: the validation set), as a dict."
         preds, targets = self.get_preds(dl)
@@ -493,7 +494,7 @@ class Inference:
         return row
 
     def test_dl(self, items, bs=None):
-        "Unlabeled `items` (a folder, files, a tensor of inputs), prepared like the validation set."
+        "Unlabeled `items` (a folder, files, inputs), read as the validation set is."
         reader, collate_fn, wrapper, valid_bs = _input_recipe(self.dls)
         if isinstance(items, (str, Path)):
             if reader is None or not Path(items).is_dir():

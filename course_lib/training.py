@@ -121,7 +121,7 @@ class DataBunch:
 
 # %% ../nbs/04_callbacks.ipynb #fc03a231
 class Learner:
-    "Lesson 9's box of model, optimizer, loss, data; course_lib.learner.Learner replaced it."
+    "Lesson 9's box: model, optimizer, loss, data. course_lib.learner.Learner replaced it."
     def __init__(self, model,      # an `nn.Module`
                  opt,              # an optimizer over `model`'s parameters
                  loss_func,        # `loss_func(pred, target)` -> scalar tensor

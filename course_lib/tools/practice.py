@@ -9,7 +9,7 @@ __all__ = ['STUB_MARK', 'STATUS', 'stub_line', 'is_stub', 'definitions', 'stub_c
            'dependants', 'Definition', 'CheckReport', 'reference_notebook', 'check_notebook', 'find_copy', 'check',
            'cmd_practice', 'cmd_check', 'add_commands']
 
-# %% ../../nbs/93_tools_practice.ipynb #c1a51bff
+# %% ../../nbs/93_tools_practice.ipynb #bf33f177
 import ast
 import json
 import os
@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .notebooks import course_notebooks, nb_number, select_notebooks, shipped_notebooks, text_table
 
-# %% ../../nbs/93_tools_practice.ipynb #d7002c41
+# %% ../../nbs/93_tools_practice.ipynb #69b3d11a
 STUB_MARK = 'is not written yet'
 
 def stub_line(name) -> str:
@@ -51,7 +51,7 @@ def is_stub(node) -> bool:
         return bool(methods) and all(_is_stub_body(m.body) for m in methods)
     return _is_stub_body(node.body)
 
-# %% ../../nbs/93_tools_practice.ipynb #7074eb49
+# %% ../../nbs/93_tools_practice.ipynb #98136111
 _DIRECTIVE = re.compile(r'^\s*#\|\s*(\w+)', re.M)
 
 def _directives(source) -> set:
@@ -69,7 +69,7 @@ def definitions(source) -> list:
     return [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
             or (isinstance(n, ast.ClassDef) and _methods(n))]
 
-# %% ../../nbs/93_tools_practice.ipynb #40160cdd
+# %% ../../nbs/93_tools_practice.ipynb #3fbb1382
 class _Text:
     "A cell's source with AST positions (line, UTF-8 column) turned into string offsets."
     def __init__(self, source):
@@ -114,7 +114,7 @@ def stub_cell(source) -> tuple:
     for start, end, new in sorted(edits, reverse=True): source = source[:start] + new + source[end:]
     return source, names
 
-# %% ../../nbs/93_tools_practice.ipynb #52215c49
+# %% ../../nbs/93_tools_practice.ipynb #37a2daae
 _HEADING = re.compile(r'^#{1,6} ')
 
 def practice_notebook(nb: dict, clean=False) -> dict:
@@ -141,7 +141,7 @@ def _read(path) -> dict:
     nb['_name'] = Path(path).name
     return nb
 
-# %% ../../nbs/93_tools_practice.ipynb #656f0dea
+# %% ../../nbs/93_tools_practice.ipynb #4a3287c4
 def practice_copies(dest, names=(), clean=False, force=False) -> list:
     "Write practice copies of the lesson notebooks (or those `names` picks) into `dest`; returns the files written."
     source, dest = shipped_notebooks(), Path(dest)
@@ -162,7 +162,7 @@ def practice_copies(dest, names=(), clean=False, force=False) -> list:
         written.append(dest/path.name)
     return written
 
-# %% ../../nbs/93_tools_practice.ipynb #9e583d4f
+# %% ../../nbs/93_tools_practice.ipynb #7d875712
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 _CHECK_CALL = re.compile(r'^(test_\w+|check\w*|gradcheck|gradgradcheck)$')
 
@@ -225,7 +225,7 @@ def dependants(cells, cell, position, name) -> list:
         if used: found.append((index, _is_check(source, tree)))
     return found
 
-# %% ../../nbs/93_tools_practice.ipynb #3d2dd9d0
+# %% ../../nbs/93_tools_practice.ipynb #d9706f5c
 STATUS = {'not written': 'not written yet', 'pass': 'written, checks pass', 'fail': 'written, a check fails',
           'unchecked': 'written, not checked here', 'missing': 'missing'}
 
@@ -284,7 +284,7 @@ class CheckReport:
         html += [f'<p>other cell that fails: <code>{escape(f)}</code></p>' for f in self.other_failures]
         return '\n'.join(html + [f'<p><b>{escape(self.summary())}</b></p>'])
 
-# %% ../../nbs/93_tools_practice.ipynb #9c37b6b7
+# %% ../../nbs/93_tools_practice.ipynb #70caabcc
 def reference_notebook(path) -> Path:
     "The course's own notebook that practice copy `path` was made from (matched by file name)."
     folder = shipped_notebooks()
@@ -318,7 +318,7 @@ def _first_use_after(name, original) -> str | None:
         if any(c['cell_type'] == 'code' and pattern.search(''.join(c['source'])) for c in cells): return path.stem
     return None
 
-# %% ../../nbs/93_tools_practice.ipynb #ea0a95b0
+# %% ../../nbs/93_tools_practice.ipynb #7f9ad9e0
 _ANSI = re.compile(r'\x1b\[[0-9;]*m')
 
 def _cell_error(cell) -> tuple | None:
@@ -327,7 +327,7 @@ def _cell_error(cell) -> tuple | None:
     if error is None: return None
     trace = _ANSI.sub('', '\n'.join(error.get('traceback', [])))
     line = re.search(r'Cell In\[\d+\], line (\d+)', trace)
-    message = f"{error['ename']}: {error['evalue']}".strip().splitlines()[0]
+    message = ' '.join(f"{error['ename']}: {error['evalue']}".split())
     return (int(line.group(1)) if line else None), message
 
 def _where(index, source, error) -> str:
@@ -372,7 +372,7 @@ def _prepare(nb, reference) -> list:
              for (name, k), (_, exported) in reference.items() if (name, k) not in present]
     return rows
 
-# %% ../../nbs/93_tools_practice.ipynb #1aa070b1
+# %% ../../nbs/93_tools_practice.ipynb #d3ebbcc7
 def check_notebook(path, timeout=600) -> CheckReport:
     "Run practice copy `path` in quick mode in a fresh kernel and report, per definition, whether it is written and passes its checks."
     import subprocess
@@ -402,30 +402,43 @@ def check_notebook(path, timeout=600) -> CheckReport:
         cells.append((index, cell.source, tree))
         if (error := _cell_error(cell)) is not None: errors[index] = _where(index, cell.source, error)
         elif cell.get('execution_count') is None and stopped: errors[index] = f'cell {index} did not run ({stopped})'
-    explained = set()
-    for row in rows:
+    uses, failing, passing = {}, {}, {}
+    for k, row in enumerate(rows):
         if row.status == 'missing': continue
-        uses = dependants(cells, row.cell, row.position, row.name)
-        failing = [i for i, _ in uses if i in errors]
-        if row.cell in errors and row.status != 'not written': failing.insert(0, row.cell)
-        if row.status != 'not written': explained.update(failing)
-        checks = [i for i, is_check in uses if is_check]
-        if row.status == 'not written': row.detail = "the course's version ran in its place"
-        elif failing: row.status, row.detail = 'fail', errors[failing[0]]
+        uses[k] = dependants(cells, row.cell, row.position, row.name)
+        failing[k] = [i for i, _ in uses[k] if i in errors]
+        if row.cell in errors and row.status != 'not written': failing[k].insert(0, row.cell)
+        passing[k] = [i for i, is_check in uses[k] if is_check and i not in errors]
+    # a failing cell is blamed on the written definitions it uses that passed no check before it;
+    # only when each of them did is it blamed on all of them
+    blamed, explained = {}, set()
+    for cell in sorted({i for k in failing for i in failing[k] if rows[k].status != 'not written'}):
+        suspects = [k for k in failing if cell in failing[k] and rows[k].status != 'not written']
+        unproven = [k for k in suspects if not any(i < cell for i in passing[k])]
+        for k in unproven or suspects: blamed.setdefault(k, cell)
+        explained.add(cell)
+    for k, row in enumerate(rows):
+        if row.status in ('missing', 'not written'):
+            if row.status == 'not written': row.detail = "the course's version ran in its place"
+            continue
+        checks = passing[k]
+        if k in blamed: row.status, row.detail = 'fail', errors[blamed[k]]
         elif checks:
             row.status = 'pass'
             row.detail = f"{len(checks)} check{'s' if len(checks) > 1 else ''}: cell{'s' if len(checks) > 1 else ''} " + \
                          ', '.join(map(str, checks[:6])) + (' ...' if len(checks) > 6 else '')
+            if failing[k]: row.detail += f'; cell {failing[k][0]} fails, blamed on another definition'
         else:
             row.status = 'unchecked'
-            later = _first_use_after(row.name, original) if row.exported and not uses else None
+            later = _first_use_after(row.name, original) if row.exported and not uses[k] else None
+            ran = [i for i, _ in uses[k]]
             row.detail = (f'first used in {later}' if later else
-                          f"runs in cell{'s' if len(uses) > 1 else ''} {', '.join(str(i) for i, _ in uses[:6])}, "
-                          "but no check looks at it" if uses else 'not used in this notebook')
+                          f"runs in cell{'s' if len(ran) > 1 else ''} {', '.join(map(str, ran[:6]))}, "
+                          "but no check looks at it" if ran else 'not used in this notebook')
     report.other_failures = [errors[i] for i in sorted(errors) if i not in explained]
     return report
 
-# %% ../../nbs/93_tools_practice.ipynb #062c8cf6
+# %% ../../nbs/93_tools_practice.ipynb #395ae390
 def find_copy(name, folder='.') -> Path:
     "A practice copy named by path, file name or number (`02`) in `folder`."
     if Path(name).is_file(): return Path(name)
@@ -440,7 +453,7 @@ def check(name, folder='.', timeout=600) -> CheckReport:
     "Check a practice copy from a notebook cell: `check('02')` shows the table."
     return check_notebook(find_copy(name, folder), timeout=timeout)
 
-# %% ../../nbs/93_tools_practice.ipynb #ff4ff1be
+# %% ../../nbs/93_tools_practice.ipynb #b8bf5d32
 def cmd_practice(args) -> int:
     "Write practice copies of the lesson notebooks into `args.dest`."
     from course_lib.tools.cli import CommandError
