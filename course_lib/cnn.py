@@ -232,7 +232,7 @@ class GeneralRelu(nn.Module):
 # %% ../nbs/06_cuda_cnn_hooks_init.ipynb #9e623f16
 def mnist_images(n_train=None,   # the first n training digits (None: all 50,000)
                  n_valid=None,   # the first n validation digits (None: all 10,000)
-                 stats=None):    # (mean, std) to normalise with; None: the training digits'
+                 stats=None):    # (mean, std) to use; None: the kept training digits'
     "MNIST as normalised 1×28×28 images: the datasets `(train_ds, valid_ds)`."
     x_train, y_train, x_valid, y_valid = get_mnist()
     x_train, y_train = x_train[:n_train], y_train[:n_train]
