@@ -155,14 +155,14 @@ def test_docs_without_the_docs_extra_is_one_line(tmp_path):
     _one_line_error(result, 'pip install "course_lib[docs] @ git+https://github.com/course-lib/course_lib"')
 
 
-def test_run_outside_a_clone_says_how_to_get_the_notebooks(tmp_path):
+def test_run_outside_a_clone_says_how_to_get_the_notebooks(tmp_path, home):
     site = tmp_path/'site'     # the package alone, as pip installs it: no nbs/ beside it
     shutil.copytree(Path(__file__).resolve().parents[1]/'course_lib', site/'course_lib')
     result = course_lib('run', '01', cwd=tmp_path, env={'COURSE_LIB_NBS': '', 'PYTHONPATH': str(site)})
     _one_line_error(result, 'course-lib notebooks DEST', 'https://github.com/course-lib/course_lib')
 
 
-def test_notebooks_copies_and_never_overwrites_edits(tmp_path):
+def test_notebooks_copies_and_never_overwrites_edits(tmp_path, home):  # home: where DEST is remembered
     dest = tmp_path/'course'
     result = course_lib('notebooks', str(dest))
     assert result.returncode == 0 and (dest/'01_matmul.ipynb').exists() and (dest/'05_anneal.ipynb').exists()
