@@ -1,5 +1,4 @@
-"""DistributedDataParallel for the Learner: one process per GPU, started by torchrun, each
-step the same as on one device.
+"""DistributedDataParallel for the Learner: one process per GPU, started by torchrun, each step the same as on one device.
 
 Docs: https://course-lib.github.io/course_lib/distributed.html.md"""
 

@@ -1,5 +1,4 @@
-"""A small MLP's forward pass and gradients by hand, checked against autograd; MSE, and ReLU and
-Mish as autograd Functions with their own backward.
+"""A small MLP's forward pass and gradients by hand, checked against autograd; MSE, and ReLU and Mish as autograd Functions with their own backward.
 
 Docs: https://course-lib.github.io/course_lib/fully_connected.html.md"""
 

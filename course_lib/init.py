@@ -1,5 +1,4 @@
-"""Kaiming's gain for leaky ReLUs and a hand-written Kaiming init: why PyTorch's default conv init
-shrinks activations layer after layer.
+"""Kaiming's gain for leaky ReLUs and a hand-written Kaiming init: why PyTorch's default conv init shrinks activations layer after layer.
 
 Docs: https://course-lib.github.io/course_lib/why_sqrt5.html.md"""
 

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import course_lib
-from course_lib.tools.docs import setup_sphinx
+from course_lib.tools.docs import repository, setup_sphinx
 
 project = 'course_lib'
 author = 'course_lib team'
@@ -34,10 +34,17 @@ html_theme = 'sphinx_book_theme'
 html_title = 'Deep Learning from the Foundations'
 html_static_path = [str(Path(__file__).parent/'_static')]
 html_css_files = ['course.css']
+html_js_files = ['search_snippets.js']
+# The repository comes from pyproject.toml ([project.urls] Repository), so a fork's site links to the fork.
+# Notebook pages get an "Open in Colab" launch button (the theme's) and links to the notebook on GitHub
+# (course_lib.tools.docs: under the title, and in the header in place of the theme's `_sources/` download).
+repository_url, repository_branch = repository(Path(__file__).resolve().parents[1])
 html_theme_options = {
-    'repository_url': 'https://github.com/course-lib/course_lib',
+    'repository_url': repository_url,
+    'repository_branch': repository_branch,
     'path_to_docs': 'nbs',
-    'use_repository_button': True,
+    'use_repository_button': bool(repository_url),   # a folder without pyproject.toml: no repository links
+    'launch_buttons': {'colab_url': 'https://colab.research.google.com'} if repository_url else {},
     'show_navbar_depth': 1,
     'show_toc_level': 2,
     'home_page_in_toc': True,

@@ -11,7 +11,8 @@ Docs: https://course-lib.github.io/course_lib/tools_docs.html.md"""
 
 # %% auto #0
 __all__ = ['LESSON_PAGES', 'MATERIAL', 'strip_tool_lines', 'process_notebook', 'notebook_markdown', 'readme_text', 'write_readme',
-           'lesson_notebooks', 'lesson_table', 'api_page', 'setup_sphinx', 'assemble_docs', 'build_docs']
+           'lesson_notebooks', 'lesson_table', 'api_page', 'repository', 'notebook_links', 'setup_sphinx',
+           'assemble_docs', 'build_docs', 'module_list', 'update_module_list']
 
 # %% ../../nbs/92_tools_docs.ipynb #f79132c3
 import base64
@@ -19,6 +20,7 @@ import functools
 import importlib
 import inspect
 import io
+import json
 import re
 import shutil
 import time
@@ -53,7 +55,9 @@ def _cell_options(cell):
 
 def _strip_nbval(cell):
     "Remove tool lines: nbval markers (dropping code cells left empty), directives atop Markdown cells."
-    if cell.cell_type == 'markdown': cell.source = re.sub(r'\A(\s*#\|.*\n)+', '', cell.source)
+    if cell.cell_type == 'markdown':   # a `#| hide` Markdown cell (e.g. for nbdev's docstrings) is dropped
+        hidden = 'hide' in (getattr(cell, 'directives_', None) or {})
+        cell.source = '' if hidden else re.sub(r'\A(\s*#\|.*\n)+', '', cell.source)
     if cell.cell_type != 'code': return
     cell.source = strip_tool_lines(cell.source)
     if not cell.source.strip(): del cell['source']
@@ -104,6 +108,7 @@ def write_readme(nbs=None, dest=None) -> Path:
     "Regenerate README.md (default: next to the notebooks folder) from `nbs/index.ipynb`."
     folder = find_nbs_dir(nbs)
     dest = Path(dest) if dest else folder.parent/'README.md'
+    update_module_list(folder)   # the index's hidden module list, for help(course_lib) and llms.txt
     dest.write_text(readme_text(folder))
     return dest
 
@@ -273,6 +278,60 @@ def _autodoc_signature(app, what, name, obj, options, signature, return_annotati
     ret = '' if sig.return_annotation is inspect.Signature.empty else inspect.formatannotation(sig.return_annotation)
     return str(sig.replace(return_annotation=inspect.Signature.empty)), ret or None
 
+# %% ../../nbs/92_tools_docs.ipynb #b24a0002
+def repository(root=None) -> tuple:
+    "`(url, branch)` of the repository named in `pyproject.toml`'s `[project.urls]`; `('', '')` if none."
+    import tomllib
+    path = Path(root or find_nbs_dir(None).parent)/'pyproject.toml'
+    if not path.exists(): return '', ''
+    urls = tomllib.loads(path.read_text()).get('project', {}).get('urls', {})
+    return urls.get('Repository', '').rstrip('/'), 'main'
+
+def notebook_links(name: str, repo: str, branch='main') -> dict:
+    "Where to open notebook `name` (e.g. '04_callbacks'): Colab, GitHub's page and the raw file."
+    path = f'{branch}/nbs/{name}.ipynb'
+    return {'colab': f"https://colab.research.google.com/github/{repo.split('github.com/', 1)[-1]}/blob/{path}",
+            'github': f'{repo}/blob/{path}', 'raw': f'{repo}/raw/{path}'}
+
+def _links_line(name, repo, branch) -> str:
+    "The line under a notebook page's title."
+    links = notebook_links(name, repo, branch)
+    return (f"[Open in Colab]({links['colab']}) · [View or edit the notebook on GitHub]({links['github']})")
+
+def _under_title(nb, line):
+    "Add `line` as a paragraph at the end of the cell that holds `nb`'s `# Title`."
+    for cell in nb.cells:
+        if cell.cell_type == 'markdown' and re.search(r'^# ', cell.source, re.MULTILINE):
+            cell.source = cell.source.rstrip() + '\n\n' + line
+            return
+
+def _page_buttons(app, pagename, templatename, context, doctree):
+    "html-page-context hook, after the theme's: the download button gets the notebook; GitHub beside Colab."
+    repo, branch = app.config.html_theme_options.get('repository_url', ''), 'main'
+    branch = app.config.html_theme_options.get('repository_branch', branch)
+    is_notebook = repo and (Path(app.srcdir)/f'{pagename}.ipynb').exists()
+    links = notebook_links(pagename, repo.rstrip('/'), branch) if is_notebook else {}
+    for group in context.get('header_buttons', []):
+        if group.get('label') == 'download-buttons':   # the theme's links point into the unshipped _sources/
+            group['buttons'] = [b for b in group['buttons'] if '_sources' not in b.get('url', '')]
+            if links: group['buttons'].insert(0, dict(type='link', url=links['raw'], text='.ipynb',
+                                                      tooltip='Download the notebook', icon='fas fa-file',
+                                                      label='download-notebook-button'))
+        if group.get('label') == 'launch-buttons' and links:
+            group['buttons'].append(dict(type='link', url=links['github'], text='GitHub', icon='fab fa-github',
+                                         tooltip='View or edit the notebook on GitHub', label='notebook-github'))
+
+# nbdev's bookkeeping: the header of an exported module and the marker before each exported cell
+_NBDEV_LINE = re.compile(r'^# (?:AUTOGENERATED! DO NOT EDIT!|%% ).*\n', re.MULTILINE)
+
+def _viewcode_source(app, modname):
+    "viewcode-find-source hook: a course_lib module's code without nbdev's bookkeeping lines, and its tags."
+    if modname.split('.')[0] != 'course_lib': return None
+    from sphinx.pycode import ModuleAnalyzer
+    code = _NBDEV_LINE.sub('', ModuleAnalyzer.for_module(modname).code)
+    analyzer = ModuleAnalyzer.for_string(code, modname)
+    return code, analyzer.find_tags()
+
 # %% ../../nbs/92_tools_docs.ipynb #d6e7f8a9
 # tex-chtml.js already holds the menu (ui/menu); a11y is loaded when a reader turns on its options
 _MATHJAX_PARTS = ['tex-chtml.js', 'output/chtml/fonts/woff-v2', 'input/tex/extensions', 'a11y']
@@ -305,6 +364,8 @@ def setup_sphinx(app):
     app.connect('autodoc-process-docstring', _autodoc_docstring)
     app.connect('autodoc-process-signature', _autodoc_signature)
     app.connect('build-finished', _finish_site)
+    app.connect('html-page-context', _page_buttons, priority=510)   # after the theme's (501)
+    app.connect('viewcode-find-source', _viewcode_source)
     return {'parallel_read_safe': True}
 
 # %% ../../nbs/92_tools_docs.ipynb #44d2067e
@@ -347,6 +408,12 @@ def _home_links(text: str) -> str:
     "Links to `nbs/X.ipynb` and `docs/X.md` (right for the README) made relative to the site's home page."
     return re.sub(r'\]\((?:nbs/([\w.-]+\.ipynb)|docs/([\w.-]+\.md))\)', lambda m: f']({m[1] or m[2]})', text)
 
+def _redirect(page: str) -> str:
+    "A page that sends the browser on to `page`: nbdev names pages without the number (`learner.html`)."
+    return (f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{page}</title>\n'
+            f'<link rel="canonical" href="{page}"><meta http-equiv="refresh" content="0; url={page}">\n'
+            f'</head><body><p>This page is now <a href="{page}">{page}</a>.</p></body></html>\n')
+
 def assemble_docs(nbs=None, src=None) -> Path:
     "Write the docs sources (processed notebooks, lesson pages, API pages) to `src` (default docs/_src)."
     nbs = find_nbs_dir(nbs)
@@ -356,6 +423,7 @@ def assemble_docs(nbs=None, src=None) -> Path:
     (src/'api').mkdir(parents=True)
     (src/'_md').mkdir()
     groups, modules = [], []
+    repo, branch = repository(nbs.parent)
     extra = [page.stem for page in sorted(docs.glob('*.md'))]  # written by hand: in the tooling appendix
     for key, notebooks in lesson_notebooks(nbs).items():
         if not notebooks: continue
@@ -363,8 +431,10 @@ def assemble_docs(nbs=None, src=None) -> Path:
             nb = process_notebook(path)
             _compress_figures(nb)
             _number_title(nb, nb_number(path))
+            if repo: _under_title(nb, _links_line(path.stem, repo, branch))
             nbformat.write(nb, src/path.name)
             (src/'_md'/f'{nbpath2html(path.name)}.md').write_text(notebook_markdown(path))
+            (src/'_md'/f'{nbpath2html(path.name)}').write_text(_redirect(f'{path.stem}.html'))
             if (mod := _module_of(path)) and f'course_lib.{mod}' not in modules: modules.append(f'course_lib.{mod}')
         (src/f'{key}.md').write_text(_lesson_page(key, notebooks))
         pages = [key] + [p.stem for p, _ in notebooks] + (extra if key == 'tools' else [])
@@ -407,3 +477,37 @@ def build_docs(out=None, nbs=None, src=None) -> Path:
     if status: raise RuntimeError(f'Sphinx failed (status {status}); the warnings above say which page and line.')
     print(f'docs built in {time.perf_counter() - start:.0f} s')
     return out
+
+# %% ../../nbs/92_tools_docs.ipynb #b24a0012
+_MODULE_LIST_HEAD = 'Every module, in course order, with the page that writes it:'
+
+def _summary(nb) -> str:
+    "The `> summary` of the notebook's title cell, on one line, or ''."
+    for cell in nb.cells:
+        if cell.cell_type == 'markdown' and re.search(r'^# ', cell.source, re.MULTILINE):
+            return ' '.join(l[1:].strip() for l in cell.source.splitlines() if l.startswith('>'))
+    return ''
+
+def module_list(nbs=None) -> str:
+    "Markdown list of every `course_lib` module: name, link to the page that writes it, summary."
+    import tomllib
+    nbs = find_nbs_dir(nbs)
+    project = tomllib.loads((nbs.parent/'pyproject.toml').read_text())['project']
+    site = project['urls']['Documentation'].rstrip('/')
+    lines = [f"- [`course_lib.{mod}`]({site}/{path.stem}.html): {_summary(read_nb(path))}"
+             for path in course_notebooks(nbs) if (mod := _module_of(path))]
+    return '\n'.join(['#| export', '#| hide', _MODULE_LIST_HEAD, '', *lines])
+
+def update_module_list(nbs=None) -> bool:
+    "Write `module_list` into the index notebook's hidden cell (made if missing); True if it changed."
+    path = find_nbs_dir(nbs)/'index.ipynb'
+    nb = json.loads(path.read_text(encoding='utf-8'))
+    text = module_list(nbs)
+    cell = next((c for c in nb['cells'] if _MODULE_LIST_HEAD in ''.join(c['source'])), None)
+    if cell is not None and ''.join(cell['source']) == text: return False
+    if cell is None:
+        cell = {'cell_type': 'markdown', 'id': 'a11m0d01', 'metadata': {}, 'source': []}
+        nb['cells'].append(cell)
+    cell['source'] = text.splitlines(keepends=True)
+    path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + '\n', encoding='utf-8')
+    return True
