@@ -158,7 +158,9 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser('run', help='execute notebooks in a Jupyter kernel and print a summary',
                          description='Execute course notebooks in order in fresh Jupyter kernels. Select them '
                          f'by number (01, 02a), file name, or lesson ({_LESSONS}); default: every lesson '
-                         'notebook. The executed copies go to a new folder under ~/.course_lib/runs/ '
+                         'notebook. A line is printed as each notebook finishes, then a table; Ctrl-C stops the '
+                         'run and still prints the table (exit status 130). '
+                         'The executed copies go to a new folder under ~/.course_lib/runs/ '
                          '(or $COURSE_LIB_HOME/runs/); only the last 5 runs are kept there, older ones are '
                          'deleted (use --out to keep one elsewhere).')
     run.add_argument('names', nargs='*', metavar='NOTEBOOK|LESSON')
