@@ -9,7 +9,7 @@ __all__ = ['STUB_MARK', 'STATUS', 'stub_line', 'is_stub', 'definitions', 'stub_c
            'dependants', 'Definition', 'CheckReport', 'reference_notebook', 'check_notebook', 'find_copy', 'check',
            'cmd_practice', 'cmd_check', 'add_commands']
 
-# %% ../../nbs/93_tools_practice.ipynb #bf33f177
+# %% ../../nbs/93_tools_practice.ipynb #2fe765c6
 import ast
 import json
 import os
@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .notebooks import course_notebooks, nb_number, select_notebooks, shipped_notebooks, text_table
 
-# %% ../../nbs/93_tools_practice.ipynb #69b3d11a
+# %% ../../nbs/93_tools_practice.ipynb #237fc4f9
 STUB_MARK = 'is not written yet'
 
 def stub_line(name) -> str:
@@ -51,7 +51,7 @@ def is_stub(node) -> bool:
         return bool(methods) and all(_is_stub_body(m.body) for m in methods)
     return _is_stub_body(node.body)
 
-# %% ../../nbs/93_tools_practice.ipynb #98136111
+# %% ../../nbs/93_tools_practice.ipynb #5b982bad
 _DIRECTIVE = re.compile(r'^\s*#\|\s*(\w+)', re.M)
 
 def _directives(source) -> set:
@@ -69,7 +69,7 @@ def definitions(source) -> list:
     return [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
             or (isinstance(n, ast.ClassDef) and _methods(n))]
 
-# %% ../../nbs/93_tools_practice.ipynb #3fbb1382
+# %% ../../nbs/93_tools_practice.ipynb #d27278d4
 class _Text:
     "A cell's source with AST positions (line, UTF-8 column) turned into string offsets."
     def __init__(self, source):
@@ -114,7 +114,7 @@ def stub_cell(source) -> tuple:
     for start, end, new in sorted(edits, reverse=True): source = source[:start] + new + source[end:]
     return source, names
 
-# %% ../../nbs/93_tools_practice.ipynb #37a2daae
+# %% ../../nbs/93_tools_practice.ipynb #c71dd4f4
 _HEADING = re.compile(r'^#{1,6} ')
 
 def practice_notebook(nb: dict, clean=False) -> dict:
@@ -141,7 +141,7 @@ def _read(path) -> dict:
     nb['_name'] = Path(path).name
     return nb
 
-# %% ../../nbs/93_tools_practice.ipynb #4a3287c4
+# %% ../../nbs/93_tools_practice.ipynb #cc7998d5
 def practice_copies(dest, names=(), clean=False, force=False) -> list:
     "Write practice copies of the lesson notebooks (or those `names` picks) into `dest`; returns the files written."
     source, dest = shipped_notebooks(), Path(dest)
@@ -162,7 +162,7 @@ def practice_copies(dest, names=(), clean=False, force=False) -> list:
         written.append(dest/path.name)
     return written
 
-# %% ../../nbs/93_tools_practice.ipynb #7d875712
+# %% ../../nbs/93_tools_practice.ipynb #6dc96b8a
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 _CHECK_CALL = re.compile(r'^(test_\w+|check\w*|gradcheck|gradgradcheck)$')
 
@@ -225,7 +225,7 @@ def dependants(cells, cell, position, name) -> list:
         if used: found.append((index, _is_check(source, tree)))
     return found
 
-# %% ../../nbs/93_tools_practice.ipynb #d9706f5c
+# %% ../../nbs/93_tools_practice.ipynb #47b6d780
 STATUS = {'not written': 'not written yet', 'pass': 'written, checks pass', 'fail': 'written, a check fails',
           'unchecked': 'written, not checked here', 'missing': 'missing'}
 
@@ -239,7 +239,7 @@ class Definition:
     status: str = ''          # a key of STATUS
     detail: str = ''
 
-@dataclass
+@dataclass(repr=False)
 class CheckReport:
     "The result of checking one practice notebook: a row per definition, and failing cells no row explains."
     notebook: str
@@ -274,7 +274,7 @@ class CheckReport:
             lines += ['', "not written yet: the course's own version ran in its place, so the checks after it ran."]
         return '\n'.join(lines + ['', self.summary()])
 
-    def __str__(self): return self.table()
+    def __repr__(self): return self.table()
 
     def _repr_html_(self) -> str:
         head, *body = self._cells()
@@ -284,7 +284,7 @@ class CheckReport:
         html += [f'<p>other cell that fails: <code>{escape(f)}</code></p>' for f in self.other_failures]
         return '\n'.join(html + [f'<p><b>{escape(self.summary())}</b></p>'])
 
-# %% ../../nbs/93_tools_practice.ipynb #70caabcc
+# %% ../../nbs/93_tools_practice.ipynb #0fa13348
 def reference_notebook(path) -> Path:
     "The course's own notebook that practice copy `path` was made from (matched by file name)."
     folder = shipped_notebooks()
@@ -318,7 +318,7 @@ def _first_use_after(name, original) -> str | None:
         if any(c['cell_type'] == 'code' and pattern.search(''.join(c['source'])) for c in cells): return path.stem
     return None
 
-# %% ../../nbs/93_tools_practice.ipynb #7f9ad9e0
+# %% ../../nbs/93_tools_practice.ipynb #876275dc
 _ANSI = re.compile(r'\x1b\[[0-9;]*m')
 
 def _cell_error(cell) -> tuple | None:
@@ -372,7 +372,7 @@ def _prepare(nb, reference) -> list:
              for (name, k), (_, exported) in reference.items() if (name, k) not in present]
     return rows
 
-# %% ../../nbs/93_tools_practice.ipynb #d3ebbcc7
+# %% ../../nbs/93_tools_practice.ipynb #d8ea6275
 def check_notebook(path, timeout=600) -> CheckReport:
     "Run practice copy `path` in quick mode in a fresh kernel and report, per definition, whether it is written and passes its checks."
     import subprocess
@@ -438,7 +438,7 @@ def check_notebook(path, timeout=600) -> CheckReport:
     report.other_failures = [errors[i] for i in sorted(errors) if i not in explained]
     return report
 
-# %% ../../nbs/93_tools_practice.ipynb #395ae390
+# %% ../../nbs/93_tools_practice.ipynb #21385235
 def find_copy(name, folder='.') -> Path:
     "A practice copy named by path, file name or number (`02`) in `folder`."
     if Path(name).is_file(): return Path(name)
@@ -453,7 +453,7 @@ def check(name, folder='.', timeout=600) -> CheckReport:
     "Check a practice copy from a notebook cell: `check('02')` shows the table."
     return check_notebook(find_copy(name, folder), timeout=timeout)
 
-# %% ../../nbs/93_tools_practice.ipynb #b8bf5d32
+# %% ../../nbs/93_tools_practice.ipynb #111afc3c
 def cmd_practice(args) -> int:
     "Write practice copies of the lesson notebooks into `args.dest`."
     from course_lib.tools.cli import CommandError
