@@ -64,9 +64,13 @@ class Lambda(nn.Module):
 
     def extra_repr(self): return getattr(self.func, '__name__', repr(self.func))
 
+def _view(x, size): return x.view(-1, *size)
+
 def view_tfm(*size):
     "A function that reshapes a batch to `(bs, *size)`: rows of pixels to images."
-    def view(x): return x.view(-1, *size)
+    # a `partial` of a top-level function, not a function made in here: pickle saves it by
+    # name, so a learner that uses it can be exported (09b's `learn.export`)
+    view = partial(_view, size=size)
     view.__name__ = f"view_tfm{size}"
     return view
 

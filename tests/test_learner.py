@@ -406,6 +406,25 @@ def test_export_of_a_callback_pickle_cannot_save_says_why(tmp_path):
     assert not list(tmp_path.iterdir()), 'a failed export leaves no file behind'
 
 
+def test_a_learner_reshaping_batches_with_view_tfm_exports_and_reloads(tmp_path):
+    "06's `view_tfm` must pickle: 09b's MNIST learners use it through a BatchTransformCallback."
+    from course_lib.callbacks import BatchTransformCallback
+    from course_lib.cnn import Lambda, view_tfm
+    from course_lib.learner import load_learner
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(96, 16, generator=g), torch.randint(0, 3, (96,), generator=g)
+    dls = DataBunch(DataLoader(ArrayDataset(x[:64], y[:64]), 32),
+                    DataLoader(ArrayDataset(x[64:], y[64:]), 32), c=3)
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.Flatten(), nn.Linear(16, 3),
+                          Lambda(view_tfm(3)))     # in the model too, as 06's CNNs have it
+    learn = Learner(model, dls, lr=0.1, cbs=BatchTransformCallback(view_tfm(1, 4, 4)))
+    learn.fit(1)
+    loaded = load_learner(learn.export(tmp_path/'view.pkl'))
+    assert torch.equal(loaded.get_preds(loaded.test_dl(x))[0], learn.get_preds(learn.test_dl(x))[0])
+    assert 'view_tfm(3,)' in repr(loaded.model), 'the reloaded Lambda keeps its name'
+
+
 def test_an_image_learner_predicts_files_and_folders_after_export(tmp_path):
     from course_lib.data_block import image_databunch
     from course_lib.learner import load_learner
