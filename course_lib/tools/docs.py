@@ -12,7 +12,7 @@ Docs: https://course-lib.github.io/course_lib/tools_docs.html.md"""
 # %% auto #0
 __all__ = ['LESSON_PAGES', 'MATERIAL', 'API_LEADS', 'strip_tool_lines', 'process_notebook', 'notebook_markdown', 'readme_text',
            'write_readme', 'lesson_notebooks', 'lesson_table', 'api_page', 'repository', 'notebook_links',
-           'setup_sphinx', 'assemble_docs', 'build_docs', 'module_list', 'update_module_list']
+           'setup_sphinx', 'api_names', 'assemble_docs', 'build_docs', 'module_list', 'update_module_list']
 
 # %% ../../nbs/92_tools_docs.ipynb #f79132c3
 import base64
@@ -305,7 +305,7 @@ def _autodoc_signature(app, what, name, obj, options, signature, return_annotati
 
 # %% ../../nbs/92_tools_docs.ipynb #b24a0002
 def repository(root=None) -> tuple:
-    "`(url, branch)` of the repository named in `pyproject.toml`'s `[project.urls]`; `('', '')` if none."
+    "`(url, branch)` of pyproject.toml's `[project.urls] Repository`; ('', '') if none."
     import tomllib
     path = Path(root or find_nbs_dir(None).parent)/'pyproject.toml'
     if not path.exists(): return '', ''
@@ -313,44 +313,50 @@ def repository(root=None) -> tuple:
     return urls.get('Repository', '').rstrip('/'), 'main'
 
 def notebook_links(name: str, repo: str, branch='main') -> dict:
-    "Where to open notebook `name` (e.g. '04_callbacks'): Colab, GitHub's page and the raw file."
+    "Where to open notebook `name` ('04_callbacks'): Colab, GitHub, the raw file."
     path = f'{branch}/nbs/{name}.ipynb'
-    return {'colab': f"https://colab.research.google.com/github/{repo.split('github.com/', 1)[-1]}/blob/{path}",
+    owner_repo = repo.split('github.com/', 1)[-1]
+    colab = 'https://colab.research.google.com/github'
+    return {'colab': f'{colab}/{owner_repo}/blob/{path}',
             'github': f'{repo}/blob/{path}', 'raw': f'{repo}/raw/{path}'}
 
 def _links_line(name, repo, branch) -> str:
     "The line under a notebook page's title."
     links = notebook_links(name, repo, branch)
-    return (f"[Open in Colab]({links['colab']}) · [View or edit the notebook on GitHub]({links['github']})")
+    return (f"[Open in Colab]({links['colab']}) · "
+            f"[View or edit the notebook on GitHub]({links['github']})")
 
 def _under_title(nb, line):
     "Add `line` as a paragraph at the end of the cell that holds `nb`'s `# Title`."
     for cell in nb.cells:
-        if cell.cell_type == 'markdown' and re.search(r'^# ', cell.source, re.MULTILINE):
+        if cell.cell_type == 'markdown' and re.search(r'^# ', cell.source, re.M):
             cell.source = cell.source.rstrip() + '\n\n' + line
             return
 
 def _page_buttons(app, pagename, templatename, context, doctree):
-    "html-page-context hook, after the theme's: the download button gets the notebook; GitHub beside Colab."
-    repo, branch = app.config.html_theme_options.get('repository_url', ''), 'main'
-    branch = app.config.html_theme_options.get('repository_branch', branch)
+    "html-page-context hook, after the theme's: notebook links in the header's menus."
+    options = app.config.html_theme_options
+    repo = options.get('repository_url', '')
+    branch = options.get('repository_branch', 'main')
     is_notebook = repo and (Path(app.srcdir)/f'{pagename}.ipynb').exists()
     links = notebook_links(pagename, repo.rstrip('/'), branch) if is_notebook else {}
     for group in context.get('header_buttons', []):
-        if group.get('label') == 'download-buttons':   # the theme's links point into the unshipped _sources/
-            group['buttons'] = [b for b in group['buttons'] if '_sources' not in b.get('url', '')]
-            if links: group['buttons'].insert(0, dict(type='link', url=links['raw'], text='.ipynb',
-                                                      tooltip='Download the notebook', icon='fas fa-file',
-                                                      label='download-notebook-button'))
+        buttons = group.get('buttons', [])
+        if group.get('label') == 'download-buttons':   # the theme's go to _sources/
+            buttons[:] = [b for b in buttons if '_sources' not in b.get('url', '')]
+            if links: buttons.insert(0, dict(
+                type='link', url=links['raw'], text='.ipynb', icon='fas fa-file',
+                tooltip='Download the notebook', label='download-notebook-button'))
         if group.get('label') == 'launch-buttons' and links:
-            group['buttons'].append(dict(type='link', url=links['github'], text='GitHub', icon='fab fa-github',
-                                         tooltip='View or edit the notebook on GitHub', label='notebook-github'))
+            buttons.append(dict(
+                type='link', url=links['github'], text='GitHub', icon='fab fa-github',
+                tooltip='View or edit the notebook on GitHub', label='notebook-github'))
 
-# nbdev's bookkeeping: the header of an exported module and the marker before each exported cell
+# nbdev's bookkeeping: an exported module's header, the marker before each exported cell
 _NBDEV_LINE = re.compile(r'^# (?:AUTOGENERATED! DO NOT EDIT!|%% ).*\n', re.MULTILINE)
 
 def _viewcode_source(app, modname):
-    "viewcode-find-source hook: a course_lib module's code without nbdev's bookkeeping lines, and its tags."
+    "viewcode-find-source hook: a course_lib module without nbdev's bookkeeping lines."
     if modname.split('.')[0] != 'course_lib': return None
     from sphinx.pycode import ModuleAnalyzer
     code = _NBDEV_LINE.sub('', ModuleAnalyzer.for_module(modname).code)
@@ -411,6 +417,57 @@ def _compress_figures(nb):
         for out in cell.get('outputs', []):
             if 'image/png' in out.get('data', {}): out.data['image/png'] = _palette_png(out.data['image/png'])
 
+# %% ../../nbs/92_tools_docs.ipynb #b24a0022
+# `Name`, `Name.attr` or `name()`; not inside a link ([`Name`](...)) or longer code
+_NAME_IN_TICKS = re.compile(
+    r'(?<![\[`])`([A-Za-z]\w*(?:\.[A-Za-z]\w*)?)(\(\))?`(?![`\]])')
+
+def _public_names(module) -> dict:
+    "`{name: qualified name}` for `module.__all__` and the own members of its classes."
+    mod, names = importlib.import_module(module), {}
+    for name in getattr(mod, '__all__', []):
+        obj = getattr(mod, name, None)
+        if getattr(obj, '__module__', module) != module: continue   # documented at home
+        names[name] = f'{module}.{name}'
+        if inspect.isclass(obj):
+            names.update({f'{name}.{m}': f'{module}.{name}.{m}'
+                          for m in vars(obj) if not m.startswith('_')})
+    return names
+
+def api_names(nbs=None) -> dict:
+    "`{notebook stem: {name: qualified name}}`: where each page's names link."
+    notebooks = course_notebooks(find_nbs_dir(nbs))
+    first = {}                     # module -> position of the first notebook writing it
+    for i, path in enumerate(notebooks):
+        mod = _module_of(path)
+        if mod and mod != 'all': first.setdefault(f'course_lib.{mod}', i)
+    order = sorted(first, key=first.get)
+    public = {module: _public_names(module) for module in order}
+    pages = {}
+    for i, path in enumerate(notebooks):
+        own = f'course_lib.{_module_of(path)}'
+        earlier = [m for m in order if first[m] <= i and m != own]
+        names = {}
+        for module in earlier + ([own] if own in first else []):   # later ones win
+            names.update(public[module])
+        pages[path.stem] = names
+    return pages
+
+def _link_names(nb, names: dict):
+    "Each backticked exported name in `nb`'s Markdown becomes MyST's py:obj link."
+    def link(m):
+        qualified = names.get(m[1])
+        if not qualified: return m[0]
+        return f'{{py:obj}}`{m[1]}{m[2] or ""} <{qualified}>`'
+    def in_line(line):
+        return line if line.startswith('#') else _NAME_IN_TICKS.sub(link, line)
+    for cell in nb.cells:
+        if cell.cell_type != 'markdown': continue
+        parts = re.split(r'(```.*?```)', cell.source, flags=re.S)   # odd parts: fences
+        for k in range(0, len(parts), 2):
+            parts[k] = '\n'.join(map(in_line, parts[k].split('\n')))
+        cell.source = ''.join(parts)
+
 # %% ../../nbs/92_tools_docs.ipynb #c1d7b9d6
 def _toctree(caption, entries, hidden=False) -> str:
     "A MyST toctree; the home page's are `hidden`: they make the sidebar, the lesson table is the page."
@@ -450,6 +507,7 @@ def assemble_docs(nbs=None, src=None) -> Path:
     (src/'_md').mkdir()
     groups, modules = [], []
     repo, branch = repository(nbs.parent)
+    names = api_names(nbs)
     extra = [page.stem for page in sorted(docs.glob('*.md'))]  # written by hand: in the tooling appendix
     for key, notebooks in lesson_notebooks(nbs).items():
         if not notebooks: continue
@@ -458,6 +516,7 @@ def assemble_docs(nbs=None, src=None) -> Path:
             _compress_figures(nb)
             _number_title(nb, nb_number(path))
             if repo: _under_title(nb, _links_line(path.stem, repo, branch))
+            _link_names(nb, names.get(path.stem, {}))
             nbformat.write(nb, src/path.name)
             (src/'_md'/f'{nbpath2html(path.name)}.md').write_text(notebook_markdown(path))
             (src/'_md'/f'{nbpath2html(path.name)}').write_text(_redirect(f'{path.stem}.html'))
@@ -510,30 +569,32 @@ _MODULE_LIST_HEAD = 'Every module, in course order, with the page that writes it
 def _summary(nb) -> str:
     "The `> summary` of the notebook's title cell, on one line, or ''."
     for cell in nb.cells:
-        if cell.cell_type == 'markdown' and re.search(r'^# ', cell.source, re.MULTILINE):
-            return ' '.join(l[1:].strip() for l in cell.source.splitlines() if l.startswith('>'))
+        if cell.cell_type == 'markdown' and re.search(r'^# ', cell.source, re.M):
+            lines = cell.source.splitlines()
+            return ' '.join(l[1:].strip() for l in lines if l.startswith('>'))
     return ''
 
 def module_list(nbs=None) -> str:
-    "Markdown list of every `course_lib` module: name, link to the page that writes it, summary."
+    "Markdown list of every `course_lib` module: name, link to its page, summary."
     import tomllib
     nbs = find_nbs_dir(nbs)
     project = tomllib.loads((nbs.parent/'pyproject.toml').read_text())['project']
     site = project['urls']['Documentation'].rstrip('/')
-    lines = [f"- [`course_lib.{mod}`]({site}/{path.stem}.html): {_summary(read_nb(path))}"
-             for path in course_notebooks(nbs) if (mod := _module_of(path))]
+    lines = [f"- [`course_lib.{mod}`]({site}/{p.stem}.html): {_summary(read_nb(p))}"
+             for p in course_notebooks(nbs) if (mod := _module_of(p))]
     return '\n'.join(['#| export', '#| hide', _MODULE_LIST_HEAD, '', *lines])
 
 def update_module_list(nbs=None) -> bool:
-    "Write `module_list` into the index notebook's hidden cell (made if missing); True if it changed."
+    "Write `module_list` into the index notebook's hidden cell; True if it changed."
     path = find_nbs_dir(nbs)/'index.ipynb'
     nb = json.loads(path.read_text(encoding='utf-8'))
     text = module_list(nbs)
-    cell = next((c for c in nb['cells'] if _MODULE_LIST_HEAD in ''.join(c['source'])), None)
-    if cell is not None and ''.join(cell['source']) == text: return False
-    if cell is None:
-        cell = {'cell_type': 'markdown', 'id': 'a11m0d01', 'metadata': {}, 'source': []}
-        nb['cells'].append(cell)
-    cell['source'] = text.splitlines(keepends=True)
-    path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + '\n', encoding='utf-8')
+    cells = [c for c in nb['cells'] if _MODULE_LIST_HEAD in ''.join(c['source'])]
+    if cells and ''.join(cells[0]['source']) == text: return False
+    if not cells:
+        cells = [dict(cell_type='markdown', id='a11m0d01', metadata={}, source=[])]
+        nb['cells'].append(cells[0])
+    cells[0]['source'] = text.splitlines(keepends=True)
+    text = json.dumps(nb, indent=1, ensure_ascii=False)
+    path.write_text(text + '\n', encoding='utf-8')
     return True
