@@ -590,9 +590,10 @@ def _check_loss_arity(loss_func):
 def _check_learner_args(model, dls, opt_func):
     "One line for lesson 9's and fastai's argument orders and other mix-ups."
     if isinstance(dls, torch.optim.Optimizer):
-        raise TypeError("Learner(model, opt, loss_func, data) is lesson 9's order "
-                        "(notebook 04's course_lib.training.Learner); this Learner makes the "
-                        "optimizer itself: Learner(model, data, loss_func, opt_func=...).")
+        raise TypeError("Learner(model, opt, loss_func, data) is lesson 9's order (notebook "
+                        "04's container, now course_lib.training.TrainingBundle); this Learner "
+                        "makes the optimizer itself: Learner(model, data, loss_func, "
+                        "opt_func=...).")
     if isinstance(dls, nn.Module) and hasattr(model, 'train_dl'):
         raise TypeError("Learner(dls, model) is fastai's order; here the model comes "
                         "first: Learner(model, dls, loss_func, ...).")
@@ -625,7 +626,8 @@ def _default_progress():
 
 # %% ../nbs/09b_learner.ipynb #6afa2338
 class Learner(Inference, Checkpoints, OptimizerSetup, LearnerSteps):
-    "Model, data, loss, optimizer and loop. Supersedes course_lib.training.Learner"
+    """Model, data, loss, optimizer and loop.
+    Supersedes course_lib.training.TrainingBundle and course_lib.loop.Runner"""
     def __init__(self, model,               # an `nn.Module`
                  dls,                       # a `DataBunch`: train_dl, valid_dl, c
                  loss_func=F.cross_entropy, # loss_func(pred, target) -> one number

@@ -16,7 +16,7 @@ import math
 import torch
 
 from .callbacks import Callback
-from .callbacks import Runner as CallbackRunner   # lesson 9's loop
+from .callbacks import CallbackRunner   # lesson 9's loop
 from .core import default_device, to_device
 from .schedules import sched_exp
 
@@ -102,7 +102,8 @@ class LoopSteps:
 
 # %% ../nbs/05b_early_stopping.ipynb #a46f66ee
 class Runner(LoopSteps, CallbackRunner):
-    "Lesson 10's loop, cancelled by exceptions. Supersedes course_lib.callbacks.Runner"
+    """Lesson 10's loop, cancelled by exceptions. Replaced by course_lib.learner.Learner
+    Supersedes course_lib.callbacks.CallbackRunner (2019 called both `Runner`)"""
     # 09b's course_lib.learner.Learner replaces it in turn: later notebooks use that
     # plain attributes that `fit` fills in from the `Learner`: a callback may replace
     # any of them (lesson 9 read them through read-only properties)

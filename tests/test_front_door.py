@@ -58,5 +58,6 @@ def test_the_front_door_has_the_learner_and_none_of_the_drafts():
     import course_lib.all as front
     import course_lib.learner
     assert front.Learner is course_lib.learner.Learner
-    for name in ('Runner', 'fit', 'AvgStatsCallback', 'lr_find', 'create_learner'):
+    for name in ('Runner', 'CallbackRunner', 'TrainingBundle', 'fit', 'AvgStatsCallback', 'lr_find',
+                 'create_learner'):
         assert name not in front.__all__, f'{name} is a draft the final Learner replaced'
