@@ -279,12 +279,28 @@ def _home_link(obj, name) -> str:
     except ImportError: return ''
     return f'Defined in :doc:`/{notebook}`.' if notebook else ''
 
+def _github_line(app, obj, name) -> str:
+    "A link to the line that defines `obj` in the repository on GitHub, or ''."
+    options = app.config.html_theme_options if app else {}
+    repo = options.get('repository_url', '').rstrip('/')
+    branch = options.get('repository_branch', 'main')
+    if not repo or not name.startswith('course_lib'): return ''
+    try:
+        target = inspect.unwrap(obj)
+        path, line = inspect.getsourcefile(target), inspect.getsourcelines(target)[1]
+        root = Path(importlib.import_module('course_lib').__file__).parent.parent
+        where = Path(path).resolve().relative_to(root).as_posix()
+    except (TypeError, OSError, ValueError): return ''
+    return f'`Source on GitHub <{repo}/blob/{branch}/{where}#L{line}>`__'
+
 def _autodoc_docstring(app, what, name, obj, options, lines):
     "autodoc hook: drop nbdev's `Docs:` line, add the parameter list and the link to the defining notebook."
     lines[:] = [_rst_escape(l) for l in lines if not (what == 'module' and l.startswith('Docs: '))]
     if what in ('class', 'function', 'method'):
         lines += [''] + [f':param {p}: {_rst_escape(comment)}' for p, comment in _parameter_docs(obj)]
     if what in ('class', 'function', 'data') and (link := _home_link(obj, name)): lines += ['', link]
+    if what in ('class', 'function', 'method') and (source := _github_line(app, obj, name)):
+        lines += ['', source]
 
 _EVENT = re.compile(r'^(begin|after|before)_\w+$')
 
