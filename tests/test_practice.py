@@ -168,6 +168,27 @@ def test_a_right_definition_passes_while_a_wrong_one_fails(tmp_path):
     assert not report.ok
 
 
+def test_a_check_of_printed_output_catches_a_silent_mistake(tmp_path):
+    "ReluFn ignoring `leak` raises nothing; the cell whose output the course compares shows other numbers."
+    path = practice_copies(tmp_path, ['02'])[0]
+    plant(path, 'ReluFn', '''
+class ReluFn(torch.autograd.Function):
+    "ReLU with its own backward, which passes a share `leak` of the gradient at x < 0."
+    @staticmethod
+    def forward(ctx, x, leak=0.):
+        ctx.save_for_backward(x)
+        return x.clamp_min(0.)
+
+    @staticmethod
+    def backward(ctx, out_g):
+        x, = ctx.saved_tensors
+        return out_g * (x > 0), None   # wrong: the leak is dropped
+''')
+    report = check_notebook(path)
+    row = next(r for r in report.rows if r.name == 'ReluFn')
+    assert row.status == 'fail' and "its output differs from the course's" in row.detail, report.table()
+
+
 def _notebook(path, *sources):
     cells = [{'cell_type': 'code', 'execution_count': None, 'id': f'c{i}', 'metadata': {}, 'outputs': [],
               'source': source} for i, source in enumerate(sources)]

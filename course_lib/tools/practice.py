@@ -9,7 +9,7 @@ __all__ = ['STUB_MARK', 'STATUS', 'stub_line', 'is_stub', 'definitions', 'stub_c
            'dependants', 'Definition', 'CheckReport', 'reference_notebook', 'check_notebook', 'find_copy', 'check',
            'cmd_practice', 'cmd_check', 'add_commands']
 
-# %% ../../nbs/93_tools_practice.ipynb #2fe765c6
+# %% ../../nbs/93_tools_practice.ipynb #3b1cc313
 import ast
 import json
 import os
@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .notebooks import course_notebooks, nb_number, select_notebooks, shipped_notebooks, text_table
 
-# %% ../../nbs/93_tools_practice.ipynb #237fc4f9
+# %% ../../nbs/93_tools_practice.ipynb #edae6646
 STUB_MARK = 'is not written yet'
 
 def stub_line(name) -> str:
@@ -51,7 +51,7 @@ def is_stub(node) -> bool:
         return bool(methods) and all(_is_stub_body(m.body) for m in methods)
     return _is_stub_body(node.body)
 
-# %% ../../nbs/93_tools_practice.ipynb #5b982bad
+# %% ../../nbs/93_tools_practice.ipynb #42d0037c
 _DIRECTIVE = re.compile(r'^\s*#\|\s*(\w+)', re.M)
 
 def _directives(source) -> set:
@@ -69,7 +69,7 @@ def definitions(source) -> list:
     return [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
             or (isinstance(n, ast.ClassDef) and _methods(n))]
 
-# %% ../../nbs/93_tools_practice.ipynb #d27278d4
+# %% ../../nbs/93_tools_practice.ipynb #3f634551
 class _Text:
     "A cell's source with AST positions (line, UTF-8 column) turned into string offsets."
     def __init__(self, source):
@@ -114,7 +114,7 @@ def stub_cell(source) -> tuple:
     for start, end, new in sorted(edits, reverse=True): source = source[:start] + new + source[end:]
     return source, names
 
-# %% ../../nbs/93_tools_practice.ipynb #c71dd4f4
+# %% ../../nbs/93_tools_practice.ipynb #323db9f6
 _HEADING = re.compile(r'^#{1,6} ')
 
 def practice_notebook(nb: dict, clean=False) -> dict:
@@ -141,7 +141,7 @@ def _read(path) -> dict:
     nb['_name'] = Path(path).name
     return nb
 
-# %% ../../nbs/93_tools_practice.ipynb #cc7998d5
+# %% ../../nbs/93_tools_practice.ipynb #0c877dda
 def practice_copies(dest, names=(), clean=False, force=False) -> list:
     "Write practice copies of the lesson notebooks (or those `names` picks) into `dest`; returns the files written."
     source, dest = shipped_notebooks(), Path(dest)
@@ -162,7 +162,7 @@ def practice_copies(dest, names=(), clean=False, force=False) -> list:
         written.append(dest/path.name)
     return written
 
-# %% ../../nbs/93_tools_practice.ipynb #6dc96b8a
+# %% ../../nbs/93_tools_practice.ipynb #c85bc720
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 _CHECK_CALL = re.compile(r'^(test_\w+|check\w*|gradcheck|gradgradcheck)$')
 
@@ -225,7 +225,7 @@ def dependants(cells, cell, position, name) -> list:
         if used: found.append((index, _is_check(source, tree)))
     return found
 
-# %% ../../nbs/93_tools_practice.ipynb #47b6d780
+# %% ../../nbs/93_tools_practice.ipynb #9b44d28c
 STATUS = {'not written': 'not written yet', 'pass': 'written, checks pass', 'fail': 'written, a check fails',
           'unchecked': 'written, not checked here', 'missing': 'missing'}
 
@@ -284,7 +284,7 @@ class CheckReport:
         html += [f'<p>other cell that fails: <code>{escape(f)}</code></p>' for f in self.other_failures]
         return '\n'.join(html + [f'<p><b>{escape(self.summary())}</b></p>'])
 
-# %% ../../nbs/93_tools_practice.ipynb #0fa13348
+# %% ../../nbs/93_tools_practice.ipynb #fc2efc6b
 def reference_notebook(path) -> Path:
     "The course's own notebook that practice copy `path` was made from (matched by file name)."
     folder = shipped_notebooks()
@@ -318,7 +318,7 @@ def _first_use_after(name, original) -> str | None:
         if any(c['cell_type'] == 'code' and pattern.search(''.join(c['source'])) for c in cells): return path.stem
     return None
 
-# %% ../../nbs/93_tools_practice.ipynb #876275dc
+# %% ../../nbs/93_tools_practice.ipynb #bc73da41
 _ANSI = re.compile(r'\x1b\[[0-9;]*m')
 
 def _cell_error(cell) -> tuple | None:
@@ -329,6 +329,19 @@ def _cell_error(cell) -> tuple | None:
     line = re.search(r'Cell In\[\d+\], line (\d+)', trace)
     message = ' '.join(f"{error['ename']}: {error['evalue']}".split())
     return (int(line.group(1)) if line else None), message
+
+def _shown(cell) -> str:
+    "What a cell printed and returned, as text with spaces evened out: what the course compares."
+    printed, returned = '', ''
+    for out in cell.get('outputs', []):   # a live run may split one print into several stream outputs
+        if out.get('output_type') == 'stream' and out.get('name') == 'stdout': printed += ''.join(out['text'])
+        elif out.get('output_type') == 'execute_result': returned += ''.join(out['data'].get('text/plain', ''))
+    return ' '.join((printed + '\n' + returned).split())
+
+def _expected_outputs(original) -> dict:
+    "The stored output of each NBVAL_CHECK_OUTPUT cell of the course's notebook, by the cell's source."
+    return {''.join(c['source']): _shown(c) for c in _read(original)['cells']
+            if c['cell_type'] == 'code' and 'NBVAL_CHECK_OUTPUT' in ''.join(c['source'])}
 
 def _where(index, source, error) -> str:
     line, message = error
@@ -372,7 +385,7 @@ def _prepare(nb, reference) -> list:
              for (name, k), (_, exported) in reference.items() if (name, k) not in present]
     return rows
 
-# %% ../../nbs/93_tools_practice.ipynb #d8ea6275
+# %% ../../nbs/93_tools_practice.ipynb #29eb66db
 def check_notebook(path, timeout=600) -> CheckReport:
     "Run practice copy `path` in quick mode in a fresh kernel and report, per definition, whether it is written and passes its checks."
     import subprocess
@@ -383,6 +396,7 @@ def check_notebook(path, timeout=600) -> CheckReport:
     path = Path(path)
     original = reference_notebook(path)
     reference = _reference_definitions(original)
+    expected = _expected_outputs(original)
     nb = nbformat.read(path, as_version=4)
     rows = _prepare(nb, reference)
     report, start = CheckReport(path.name, rows), time.perf_counter()
@@ -402,6 +416,9 @@ def check_notebook(path, timeout=600) -> CheckReport:
         cells.append((index, cell.source, tree))
         if (error := _cell_error(cell)) is not None: errors[index] = _where(index, cell.source, error)
         elif cell.get('execution_count') is None and stopped: errors[index] = f'cell {index} did not run ({stopped})'
+        elif cell.source in expected and _shown(cell) != expected[cell.source]:
+            got, want = (text[:40] for text in (_shown(cell), expected[cell.source]))
+            errors[index] = f"cell {index}: its output differs from the course's: {got!r}, expected {want!r}"
     uses, failing, passing = {}, {}, {}
     for k, row in enumerate(rows):
         if row.status == 'missing': continue
@@ -438,7 +455,7 @@ def check_notebook(path, timeout=600) -> CheckReport:
     report.other_failures = [errors[i] for i in sorted(errors) if i not in explained]
     return report
 
-# %% ../../nbs/93_tools_practice.ipynb #21385235
+# %% ../../nbs/93_tools_practice.ipynb #2dbf7d20
 def find_copy(name, folder='.') -> Path:
     "A practice copy named by path, file name or number (`02`) in `folder`."
     if Path(name).is_file(): return Path(name)
@@ -453,7 +470,7 @@ def check(name, folder='.', timeout=600) -> CheckReport:
     "Check a practice copy from a notebook cell: `check('02')` shows the table."
     return check_notebook(find_copy(name, folder), timeout=timeout)
 
-# %% ../../nbs/93_tools_practice.ipynb #111afc3c
+# %% ../../nbs/93_tools_practice.ipynb #2a4389a4
 def cmd_practice(args) -> int:
     "Write practice copies of the lesson notebooks into `args.dest`."
     from course_lib.tools.cli import CommandError
