@@ -9,7 +9,7 @@ __all__ = ['STUB_MARK', 'STATUS', 'stub_line', 'is_stub', 'definitions', 'stub_c
            'dependants', 'Definition', 'CheckReport', 'reference_notebook', 'check_notebook', 'find_copy', 'check',
            'cmd_practice', 'cmd_check', 'add_commands']
 
-# %% ../../nbs/93_tools_practice.ipynb #3b1cc313
+# %% ../../nbs/93_tools_practice.ipynb #056b5341
 import ast
 import json
 import os
@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
 
-from .notebooks import course_notebooks, nb_number, select_notebooks, shipped_notebooks, text_table
+from .notebooks import (course_notebooks, nb_number, select_notebooks,
+                                        shipped_notebooks, text_table)
 
-# %% ../../nbs/93_tools_practice.ipynb #edae6646
+# %% ../../nbs/93_tools_practice.ipynb #b2fb2530
 STUB_MARK = 'is not written yet'
 
 def stub_line(name) -> str:
@@ -33,16 +34,19 @@ def _is_stub_body(body) -> bool:
     if body and _docstring(body): body = body[1:]
     if len(body) != 1 or not isinstance(body[0], ast.Raise): return False
     call = body[0].exc
-    return (isinstance(call, ast.Call) and bool(call.args) and isinstance(call.args[0], ast.Constant)
-            and STUB_MARK in str(call.args[0].value))
+    if not (isinstance(call, ast.Call) and call.args): return False
+    message = call.args[0]
+    return isinstance(message, ast.Constant) and STUB_MARK in str(message.value)
+
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 
 def _docstring(body):
     first = body[0] if body else None
-    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
-        return first
+    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+        if isinstance(first.value.value, str): return first
 
 def _methods(node):
-    return [n for n in node.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    return [n for n in node.body if isinstance(n, _FUNCTIONS)]
 
 def is_stub(node) -> bool:
     "Whether a function, or every method of a class, is still the practice stub."
@@ -51,43 +55,44 @@ def is_stub(node) -> bool:
         return bool(methods) and all(_is_stub_body(m.body) for m in methods)
     return _is_stub_body(node.body)
 
-# %% ../../nbs/93_tools_practice.ipynb #42d0037c
+# %% ../../nbs/93_tools_practice.ipynb #b8fd39b3
 _DIRECTIVE = re.compile(r'^\s*#\|\s*(\w+)', re.M)
 
 def _directives(source) -> set:
     return set(_DIRECTIVE.findall(source))
 
 def _is_export_cell(source) -> bool:
-    "Cells that rebuild the library from the notebooks: a practice copy must never run them."
+    "Cells that rebuild the library from the notebooks: a practice copy never runs them."
     return 'export_library(' in source or 'nbdev_export(' in source
 
 def definitions(source) -> list:
-    "The top-level functions and classes (with methods) of a cell a learner rewrites, as AST nodes."
+    "The top-level functions and classes (with methods) a learner rewrites in a cell."
     if 'hide' in _directives(source) or _is_export_cell(source): return []
     try: tree = ast.parse(source)
     except SyntaxError: return []
-    return [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
-            or (isinstance(n, ast.ClassDef) and _methods(n))]
+    return [n for n in tree.body
+            if isinstance(n, _FUNCTIONS) or (isinstance(n, ast.ClassDef) and _methods(n))]
 
-# %% ../../nbs/93_tools_practice.ipynb #3f634551
+# %% ../../nbs/93_tools_practice.ipynb #c2877e0e
 class _Text:
-    "A cell's source with AST positions (line, UTF-8 column) turned into string offsets."
+    "A cell's source, with AST positions (line, UTF-8 column) turned into offsets."
     def __init__(self, source):
         self.source, self.lines = source, source.splitlines(keepends=True)
         self.starts = [0]
         for line in self.lines: self.starts.append(self.starts[-1] + len(line))
     def offset(self, lineno, col):
         line = self.lines[lineno - 1] if lineno <= len(self.lines) else ''
-        return self.starts[lineno - 1] + len(line.encode()[:col].decode(errors='ignore'))
+        chars = len(line.encode()[:col].decode(errors='ignore'))   # col counts bytes
+        return self.starts[lineno - 1] + chars
     def segment(self, node):
         "Start and end offsets of `node`'s text, decorators included."
         decorators = getattr(node, 'decorator_list', None)
-        if decorators: start = self.offset(decorators[0].lineno, decorators[0].col_offset) - 1  # the '@'
-        else: start = self.offset(node.lineno, node.col_offset)
+        first = decorators[0] if decorators else node
+        start = self.offset(first.lineno, first.col_offset) - (1 if decorators else 0)  # the '@'
         return start, self.offset(node.end_lineno, node.end_col_offset)
 
 def _stub_function(text, node, indent, owner='') -> tuple:
-    "(start, end, replacement) turning one function's body into the stub; signature and docstring kept."
+    "(start, end, new text) that turn a function's body into the stub, keeping its docstring."
     body = node.body
     header_end = text.offset(body[0].lineno, body[0].col_offset)
     header = text.source[text.offset(node.lineno, node.col_offset):header_end].rstrip()
@@ -99,30 +104,37 @@ def _stub_function(text, node, indent, owner='') -> tuple:
     lines.append(inner + stub_line(owner + node.name))
     end = text.offset(node.end_lineno, node.end_col_offset)
     rest = text.lines[node.end_lineno - 1][end - text.starts[node.end_lineno - 1]:]
-    if rest.strip().startswith('#'): end += len(rest.rstrip('\n'))   # a comment on the body's last line goes too
+    # a comment on the body's last line goes too
+    if rest.strip().startswith('#'): end += len(rest.rstrip('\n'))
     return text.offset(node.lineno, node.col_offset), end, '\n'.join(lines)
 
 def stub_cell(source) -> tuple:
-    "`source` with every definition's body replaced by the stub; also the names stubbed."
+    "`source` with each definition's body replaced by the stub; and the names stubbed."
     text, edits, names = _Text(source), [], []
     for node in definitions(source):
         names.append(node.name)
         if isinstance(node, ast.ClassDef):
             for method in _methods(node):
-                edits.append(_stub_function(text, method, ' ' * (node.col_offset + 4), f'{node.name}.'))
+                indent = ' ' * (node.col_offset + 4)
+                edits.append(_stub_function(text, method, indent, f'{node.name}.'))
         else: edits.append(_stub_function(text, node, ''))
-    for start, end, new in sorted(edits, reverse=True): source = source[:start] + new + source[end:]
-    return source, names
+    return _apply(source, edits), names
 
-# %% ../../nbs/93_tools_practice.ipynb #323db9f6
+def _apply(source, edits) -> str:
+    "`source` with each `(start, end, new)` edit made, the last first so offsets stay right."
+    for start, end, new in sorted(edits, reverse=True): source = source[:start] + new + source[end:]
+    return source
+
+# %% ../../nbs/93_tools_practice.ipynb #be762c39
 _HEADING = re.compile(r'^#{1,6} ')
 
 def practice_notebook(nb: dict, clean=False) -> dict:
-    "A practice copy of notebook `nb` (JSON): no outputs, stubs for the definitions, prose or (`clean`) headings only."
+    "Practice copy of notebook `nb` (JSON): no outputs, stubs, the prose or (`clean`) headings."
     cells = []
     for cell in nb['cells']:
-        source = ''.join(cell['source']) if isinstance(cell['source'], list) else cell['source']
-        cell = {k: v for k, v in cell.items() if k not in ('outputs', 'execution_count', 'attachments')}
+        source = ''.join(cell['source'])   # a list of lines, or one string: the same text
+        dropped = ('outputs', 'execution_count', 'attachments')
+        cell = {k: v for k, v in cell.items() if k not in dropped}
         if cell['cell_type'] == 'code':
             if _is_export_cell(source): continue
             source, _ = stub_cell(source)
@@ -133,7 +145,8 @@ def practice_notebook(nb: dict, clean=False) -> dict:
             source = '\n'.join(headings)
         cell['source'] = source
         cells.append(cell)
-    metadata = {**nb.get('metadata', {}), 'course_lib': {'practice_of': nb.get('_name', '')}}
+    practice_of = {'course_lib': {'practice_of': nb.get('_name', '')}}
+    metadata = {**nb.get('metadata', {}), **practice_of}
     return {**nb, 'cells': cells, 'metadata': metadata}
 
 def _read(path) -> dict:
@@ -141,59 +154,64 @@ def _read(path) -> dict:
     nb['_name'] = Path(path).name
     return nb
 
-# %% ../../nbs/93_tools_practice.ipynb #0c877dda
+# %% ../../nbs/93_tools_practice.ipynb #fed287b6
 def practice_copies(dest, names=(), clean=False, force=False) -> list:
-    "Write practice copies of the lesson notebooks (or those `names` picks) into `dest`; returns the files written."
+    "Write practice copies of the lesson notebooks (or those `names` picks) into `dest`."
     source, dest = shipped_notebooks(), Path(dest)
     notebooks = select_notebooks(list(names), source)
-    if dest.exists() and not dest.is_dir(): raise NotADirectoryError(f"{dest} is a file, not a folder.")
+    if dest.exists() and not dest.is_dir():
+        raise NotADirectoryError(f"{dest} is a file, not a folder.")
     present = [p.name for p in notebooks if (dest/p.name).exists()]
     if present and not force:
-        raise FileExistsError(f"{dest} already has {', '.join(present)} (your work?); nothing was written. "
-                              "Pass --force to replace them, or choose another folder.")
+        raise FileExistsError(f"{dest} already has {', '.join(present)} (your work?); nothing "
+                              "was written. Pass --force to replace them, or choose another "
+                              "folder.")
     dest.mkdir(parents=True, exist_ok=True)
     written = []
     for path in notebooks:
         nb = practice_notebook(_read(path), clean=clean)
         nb.pop('_name', None)
         tmp = dest/f'.{path.name}.part'
-        tmp.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + '\n', encoding='utf-8')
+        text = json.dumps(nb, indent=1, ensure_ascii=False) + '\n'
+        tmp.write_text(text, encoding='utf-8')
         os.replace(tmp, dest/path.name)
         written.append(dest/path.name)
     return written
 
-# %% ../../nbs/93_tools_practice.ipynb #c85bc720
+# %% ../../nbs/93_tools_practice.ipynb #d65e8e09
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+_PARTS = (ast.Subscript, ast.Attribute)
 _CHECK_CALL = re.compile(r'^(test_\w+|check\w*|gradcheck|gradgradcheck)$')
 
 def _comprehension_names(node) -> set:
-    "Loop variables of the comprehensions in `node`: local to them, so they carry nothing between cells."
+    "Loop variables of the comprehensions in `node`: local, they carry nothing onwards."
     return {n.id for c in ast.walk(node) if isinstance(c, ast.comprehension)
             for n in ast.walk(c.target) if isinstance(n, ast.Name)}
 
 def _loaded(node) -> set:
-    names = {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    names = {n.id for n in ast.walk(node)
+             if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
     return names - _comprehension_names(node)
 
 def _bound(stmt) -> tuple:
-    "Names a top-level statement binds, and those of them it rebinds outright (so they lose their history)."
+    "Names a statement binds, and those it rebinds outright (which loses their history)."
     if isinstance(stmt, _DEFS): return {stmt.name}, {stmt.name}
     names, plain = set(), set()
     for node in ast.walk(stmt):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store): names.add(node.id)
-        elif isinstance(node, (ast.Subscript, ast.Attribute)) and isinstance(node.ctx, ast.Store):
+        elif isinstance(node, _PARTS) and isinstance(node.ctx, ast.Store):
             root = node
-            while isinstance(root, (ast.Subscript, ast.Attribute)): root = root.value
+            while isinstance(root, _PARTS): root = root.value
             if isinstance(root, ast.Name): names.add(root.id)   # `d[k] = ...` changes `d`
     names -= _comprehension_names(stmt)
     if isinstance(stmt, (ast.Assign, ast.AnnAssign)):
         targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
-        plain = {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
-                 and not isinstance(t, (ast.Subscript, ast.Attribute))}
+        plain = {n.id for t in targets if not isinstance(t, _PARTS)
+                 for n in ast.walk(t) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
     return names, plain
 
 def _is_check(source, tree) -> bool:
-    "Whether a cell checks something: an assert, a `test_*`/`check*` call, or an output nbval compares."
+    "Whether a cell checks: an assert, a `test_*`/`check*` call, or a compared output."
     if 'NBVAL_CHECK_OUTPUT' in source: return True
     if tree is None: return bool(re.search(r'\b(test_\w+|check\w*)\(|\bassert\b', source))
     for stmt in tree.body:
@@ -207,12 +225,13 @@ def _is_check(source, tree) -> bool:
     return False
 
 def dependants(cells, cell, position, name) -> list:
-    "Cells after definition `name` (statement `position` of cell `cell`) that use it, directly or through names computed from it: (cell, checks) pairs."
+    "(cell, checks) for each cell after definition `name` that uses it, or names computed from it."
     tainted, found = {name}, []
     for index, source, tree in cells:
         if index < cell: continue
         if tree is None:   # a cell Python cannot parse (an IPython magic): names by pattern
-            if tainted & set(re.findall(r'\w+', source)): found.append((index, _is_check(source, None)))
+            if tainted & set(re.findall(r'\w+', source)):
+                found.append((index, _is_check(source, None)))
             continue
         used = False
         for k, stmt in enumerate(tree.body):
@@ -225,15 +244,16 @@ def dependants(cells, cell, position, name) -> list:
         if used: found.append((index, _is_check(source, tree)))
     return found
 
-# %% ../../nbs/93_tools_practice.ipynb #9b44d28c
-STATUS = {'not written': 'not written yet', 'pass': 'written, checks pass', 'fail': 'written, a check fails',
-          'unchecked': 'written, not checked here', 'missing': 'missing'}
+# %% ../../nbs/93_tools_practice.ipynb #53dce000
+STATUS = {'not written': 'not written yet', 'pass': 'written, checks pass',
+          'fail': 'written, a check fails', 'unchecked': 'written, not checked here',
+          'missing': 'missing'}
 
 @dataclass
 class Definition:
     "One function or class of a practice notebook, and what the check found."
     name: str
-    cell: int | None          # index among all the notebook's cells (from 0, markdown included)
+    cell: int | None          # index among all the cells (from 0, markdown included)
     position: int = 0         # which top-level statement of that cell defines it
     exported: bool = False    # whether the course library exports it
     status: str = ''          # a key of STATUS
@@ -241,7 +261,7 @@ class Definition:
 
 @dataclass(repr=False)
 class CheckReport:
-    "The result of checking one practice notebook: a row per definition, and failing cells no row explains."
+    "A check of one practice notebook: a row per definition, and failing cells no row explains."
     notebook: str
     rows: list = field(default_factory=list)
     other_failures: list = field(default_factory=list)
@@ -250,14 +270,16 @@ class CheckReport:
     @property
     def ok(self) -> bool:
         "Every definition written, none failing a check, no other cell failing."
-        return not self.other_failures and all(r.status in ('pass', 'unchecked') for r in self.rows)
+        fine = all(r.status in ('pass', 'unchecked') for r in self.rows)
+        return fine and not self.other_failures
 
     def summary(self) -> str:
         "One line: '02: 7 of 9 written, 6 pass'."
         written = sum(r.status in ('pass', 'fail', 'unchecked') for r in self.rows)
         passing = sum(r.status == 'pass' for r in self.rows)
+        unchecked = sum(r.status == 'unchecked' for r in self.rows)
         line = f'{nb_number(self.notebook)}: {written} of {len(self.rows)} written, {passing} pass'
-        if unchecked := sum(r.status == 'unchecked' for r in self.rows): line += f', {unchecked} not checked here'
+        if unchecked: line += f', {unchecked} not checked here'
         if self.other_failures: line += f'; {len(self.other_failures)} other cells fail'
         return line
 
@@ -284,7 +306,7 @@ class CheckReport:
         html += [f'<p>other cell that fails: <code>{escape(f)}</code></p>' for f in self.other_failures]
         return '\n'.join(html + [f'<p><b>{escape(self.summary())}</b></p>'])
 
-# %% ../../nbs/93_tools_practice.ipynb #fc2efc6b
+# %% ../../nbs/93_tools_practice.ipynb #b8a6ce57
 def reference_notebook(path) -> Path:
     "The course's own notebook that practice copy `path` was made from (matched by file name)."
     folder = shipped_notebooks()
@@ -318,7 +340,7 @@ def _first_use_after(name, original) -> str | None:
         if any(c['cell_type'] == 'code' and pattern.search(''.join(c['source'])) for c in cells): return path.stem
     return None
 
-# %% ../../nbs/93_tools_practice.ipynb #bc73da41
+# %% ../../nbs/93_tools_practice.ipynb #f2b6d933
 _ANSI = re.compile(r'\x1b\[[0-9;]*m')
 
 def _cell_error(cell) -> tuple | None:
@@ -385,7 +407,7 @@ def _prepare(nb, reference) -> list:
              for (name, k), (_, exported) in reference.items() if (name, k) not in present]
     return rows
 
-# %% ../../nbs/93_tools_practice.ipynb #29eb66db
+# %% ../../nbs/93_tools_practice.ipynb #436bfb03
 def check_notebook(path, timeout=600) -> CheckReport:
     "Run practice copy `path` in quick mode in a fresh kernel and report, per definition, whether it is written and passes its checks."
     import subprocess
@@ -455,7 +477,7 @@ def check_notebook(path, timeout=600) -> CheckReport:
     report.other_failures = [errors[i] for i in sorted(errors) if i not in explained]
     return report
 
-# %% ../../nbs/93_tools_practice.ipynb #2dbf7d20
+# %% ../../nbs/93_tools_practice.ipynb #8764475c
 def find_copy(name, folder='.') -> Path:
     "A practice copy named by path, file name or number (`02`) in `folder`."
     if Path(name).is_file(): return Path(name)
@@ -470,7 +492,7 @@ def check(name, folder='.', timeout=600) -> CheckReport:
     "Check a practice copy from a notebook cell: `check('02')` shows the table."
     return check_notebook(find_copy(name, folder), timeout=timeout)
 
-# %% ../../nbs/93_tools_practice.ipynb #2a4389a4
+# %% ../../nbs/93_tools_practice.ipynb #bd4d2631
 def cmd_practice(args) -> int:
     "Write practice copies of the lesson notebooks into `args.dest`."
     from course_lib.tools.cli import CommandError
