@@ -55,7 +55,7 @@ def _cell_options(cell):
 
 def _strip_nbval(cell):
     "Remove tool lines: nbval markers (dropping code cells left empty), directives atop Markdown cells."
-    if cell.cell_type == 'markdown':   # a `#| hide` Markdown cell (e.g. for nbdev's docstrings) is dropped
+    if cell.cell_type == 'markdown':   # a `#| hide` one (for nbdev's docstrings) goes
         hidden = 'hide' in (getattr(cell, 'directives_', None) or {})
         cell.source = '' if hidden else re.sub(r'\A(\s*#\|.*\n)+', '', cell.source)
     if cell.cell_type != 'code': return
@@ -108,7 +108,7 @@ def write_readme(nbs=None, dest=None) -> Path:
     "Regenerate README.md (default: next to the notebooks folder) from `nbs/index.ipynb`."
     folder = find_nbs_dir(nbs)
     dest = Path(dest) if dest else folder.parent/'README.md'
-    update_module_list(folder)   # the index's hidden module list, for help(course_lib) and llms.txt
+    update_module_list(folder)   # the index's list for help(course_lib), llms.txt
     dest.write_text(readme_text(folder))
     return dest
 
@@ -222,18 +222,21 @@ def _defining_notebooks(module_name) -> dict:
             where.setdefault(m.group(1) or m.group(2), notebook)
     return where
 
-# A page whose module is named for one class opens with it, before the pieces it is built from
+# A module named for one class: its page opens with it, then the pieces it is built from
 API_LEADS = {'course_lib.learner': 'Learner'}
 
 def _lead_first(module_name, lead) -> list:
-    "Directives for `module_name`'s page with `lead` first, then every other name of `__all__` in source order."
+    "Directives for `module_name`'s page: `lead` first, then the rest of `__all__`."
     mod = importlib.import_module(module_name)
-    lines = [f'.. automodule:: {module_name}', '', f'.. currentmodule:: {module_name}', '']
+    lines = [f'.. automodule:: {module_name}', '',
+             f'.. currentmodule:: {module_name}', '']
     for name in [lead] + [n for n in mod.__all__ if n != lead]:
         obj = getattr(mod, name)
-        kind = 'class' if inspect.isclass(obj) else 'function' if callable(obj) else 'data'
+        kind = ('class' if inspect.isclass(obj) else
+                'function' if callable(obj) else 'data')
         lines += [f'.. auto{kind}:: {name}']
-        if kind == 'class': lines += ['   :members:', '   :undoc-members:', '   :member-order: bysource']
+        if kind == 'class':
+            lines += ['   :members:', '   :undoc-members:', '   :member-order: bysource']
         lines += ['']
     return lines
 
@@ -246,7 +249,8 @@ def api_page(module_name: str) -> str:
     body = (_lead_first(module_name, API_LEADS[module_name]) if module_name in API_LEADS
             else [f'.. automodule:: {module_name}', *members, ''])
     return '\n'.join([module_name, '=' * len(module_name), '',
-                      'Written in ' + ', '.join(f':doc:`/{nb}`' for nb in notebooks) + '.', '', *body])
+                      'Written in ' + ', '.join(f':doc:`/{nb}`' for nb in notebooks) + '.',
+                      '', *body])
 
 # %% ../../nbs/92_tools_docs.ipynb #f2a3b4c5
 def _parameter_docs(obj) -> list:
@@ -299,16 +303,19 @@ def _autodoc_docstring(app, what, name, obj, options, lines):
     if what in ('class', 'function', 'method'):
         lines += [''] + [f':param {p}: {_rst_escape(comment)}' for p, comment in _parameter_docs(obj)]
     if what in ('class', 'function', 'data') and (link := _home_link(obj, name)): lines += ['', link]
-    if what in ('class', 'function', 'method') and (source := _github_line(app, obj, name)):
+    source = _github_line(app, obj, name) if what in ('class', 'function', 'method') else ''
+    if source:
         lines += ['', source]
 
 _EVENT = re.compile(r'^(begin|after|before)_\w+$')
 
 def _skip_member(app, what, name, obj, skip, options):
-    "autodoc hook: leave out undocumented class members a reader does not call (event hooks, forward, fields)."
-    if what != 'class' or skip or getattr(obj, '__doc__', None) and inspect.isroutine(obj): return None
+    "autodoc hook: leave out undocumented members a reader does not call."
+    documented = getattr(obj, '__doc__', None) and inspect.isroutine(obj)
+    if what != 'class' or skip or documented: return None
     if _EVENT.match(name) or name in ('forward', 'extra_repr'): return True
-    if not (inspect.isroutine(obj) or isinstance(obj, (property, type))): return True   # a field or constant
+    # a field or constant
+    if not (inspect.isroutine(obj) or isinstance(obj, (property, type))): return True
     return None
 
 def _autodoc_signature(app, what, name, obj, options, signature, return_annotation):
@@ -413,7 +420,7 @@ def setup_sphinx(app):
     app.connect('autodoc-process-signature', _autodoc_signature)
     app.connect('autodoc-skip-member', _skip_member)
     app.connect('build-finished', _finish_site)
-    app.connect('html-page-context', _page_buttons, priority=510)   # after the theme's (501)
+    app.connect('html-page-context', _page_buttons, priority=510)   # after the theme
     app.connect('viewcode-find-source', _viewcode_source)
     return {'parallel_read_safe': True}
 
@@ -509,10 +516,13 @@ def _home_links(text: str) -> str:
     return re.sub(r'\]\((?:nbs/([\w.-]+\.ipynb)|docs/([\w.-]+\.md))\)', lambda m: f']({m[1] or m[2]})', text)
 
 def _redirect(page: str) -> str:
-    "A page that sends the browser on to `page`: nbdev names pages without the number (`learner.html`)."
-    return (f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{page}</title>\n'
-            f'<link rel="canonical" href="{page}"><meta http-equiv="refresh" content="0; url={page}">\n'
-            f'</head><body><p>This page is now <a href="{page}">{page}</a>.</p></body></html>\n')
+    "A page that sends the browser on to `page` (nbdev's names have no number)."
+    return (f'<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
+            f'<title>{page}</title>\n'
+            f'<link rel="canonical" href="{page}">'
+            f'<meta http-equiv="refresh" content="0; url={page}">\n'
+            f'</head><body><p>This page is now <a href="{page}">{page}</a>.</p>'
+            '</body></html>\n')
 
 def assemble_docs(nbs=None, src=None) -> Path:
     "Write the docs sources (processed notebooks, lesson pages, API pages) to `src` (default docs/_src)."
@@ -536,7 +546,8 @@ def assemble_docs(nbs=None, src=None) -> Path:
             _link_names(nb, names.get(path.stem, {}))
             nbformat.write(nb, src/path.name)
             (src/'_md'/f'{nbpath2html(path.name)}.md').write_text(notebook_markdown(path))
-            (src/'_md'/f'{nbpath2html(path.name)}').write_text(_redirect(f'{path.stem}.html'))
+            short = nbpath2html(path.name)          # nbdev's name for the page
+            (src/'_md'/f'{short}').write_text(_redirect(f'{path.stem}.html'))
             if (mod := _module_of(path)) and f'course_lib.{mod}' not in modules: modules.append(f'course_lib.{mod}')
         (src/f'{key}.md').write_text(_lesson_page(key, notebooks))
         pages = [key] + [p.stem for p, _ in notebooks] + (extra if key == 'tools' else [])
