@@ -56,12 +56,16 @@ def fit_gradually(learn, splitter, stages):
 # %% ../nbs/12c_ulmfit.ipynb #a246a929
 class PackedAWDLSTM(AWDLSTM):
     "`AWDLSTM` for padded batches of whole texts: packed sequences, zero start state."
-    packed = True    # False: the LSTMs read the padding too (faster on a CPU, same outputs)
+    def __init__(self, *args, packed=True, all_layers=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.packed = packed          # False: the LSTMs read the padding too
+        self.all_layers = all_layers  # True: `out` holds every layer's output
+
     def forward(self, x, lengths):
-        "Tokens `(bs, sl)` padded at the end, lengths `(bs,)` -> as `AWDLSTM.forward`."
+        "Tokens `(bs, sl)` padded at the end, lengths `(bs,)` -> `(out, raw)`."
         lengths = lengths.cpu()     # pack_padded_sequence plans on the host
         out = self.input_dp(self.embedding(x))         # (bs, sl, emb_sz)
-        last = len(self.rnns) - 1
+        last, raws = len(self.rnns) - 1, []
         for i, (rnn, hidden_dp) in enumerate(zip(self.rnns, self.hidden_dps)):
             if self.packed:
                 packed = pack_padded_sequence(out, lengths, batch_first=True,
@@ -70,8 +74,10 @@ class PackedAWDLSTM(AWDLSTM):
                 raw, _ = pad_packed_sequence(raw, batch_first=True,
                                              total_length=x.shape[1])
             else: raw, _ = rnn(out)    # outputs past a text's end: masked by the head
+            raws.append(raw)
             # dropout between layers, none after the last
             out = hidden_dp(raw) if i < last else raw
+        if self.all_layers: out = torch.cat(raws, dim=-1)   # widths side by side
         return out, raw
 
 # %% ../nbs/12c_ulmfit.ipynb #815421d6
@@ -93,7 +99,7 @@ def linear_block(ni, no, p, act=True, window=100):   # window: reviews the norm 
 
 class PoolingClassifier(nn.Module):
     "Concat pooling of the encoder's outputs, then linear blocks of `sizes`."
-    def __init__(self, sizes, ps):    # sizes: [3*emb_sz, ..., n_out]; ps: dropouts
+    def __init__(self, sizes, ps):    # sizes: [n_pooled, ..., n_out]; ps: dropouts
         super().__init__()
         n = len(sizes) - 1
         blocks = [linear_block(sizes[i], sizes[i + 1], ps[i], act=i < n - 1)
@@ -117,14 +123,16 @@ def get_text_classifier(vocab_sz, n_out, emb_sz=300, n_hid=300, n_layers=2, pad_
                         n_head=50,        # the head's hidden layer
                         output_p=0.4, hidden_p=0.3, input_p=0.4, embed_p=0.05,
                         weight_p=0.5, drop_mult=1.,
-                        packed=True):     # False: the LSTMs read the padding too
+                        packed=True,      # False: the LSTMs read the padding too
+                        all_layers=False):  # True: the head pools every layer's output
     "An AWD-LSTM classifier; its encoder can take a language model's encoder weights."
     output_p, hidden_p, input_p, embed_p, weight_p = (
         p * drop_mult for p in (output_p, hidden_p, input_p, embed_p, weight_p))
     encoder = PackedAWDLSTM(vocab_sz, emb_sz, n_hid, n_layers, pad_token, hidden_p,
-                            input_p, embed_p, weight_p)
-    encoder.packed = packed
-    head = PoolingClassifier([3 * emb_sz, n_head, n_out], [output_p, 0.1])
+                            input_p, embed_p, weight_p,
+                            packed=packed, all_layers=all_layers)
+    n_pooled = n_hid * (n_layers - 1) + emb_sz if all_layers else emb_sz
+    head = PoolingClassifier([3 * n_pooled, n_head, n_out], [output_p, 0.1])
     return TextClassifier(encoder, head)
 
 def classifier_splitter(model):

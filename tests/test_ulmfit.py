@@ -87,6 +87,29 @@ def test_padded_mode_gives_the_packed_scores():
     torch.testing.assert_close(alone, expected, atol=1e-9, rtol=1e-9)
 
 
+def test_all_layers_pools_every_layer_and_ignores_padding():
+    "all_layers=True: the head reads each layer's output side by side, and padding still changes nothing."
+    torch.manual_seed(0)
+    kw = dict(emb_sz=8, n_hid=16, n_layers=3, drop_mult=0.)
+    last = get_text_classifier(50, 3, packed=False, **kw)
+    every = get_text_classifier(50, 3, all_layers=True, packed=False, **kw)
+    assert last.head.layers[0].sums.shape[0] == 3 * 8            # the last layer, 8 wide
+    assert every.head.layers[0].sums.shape[0] == 3 * (16 + 16 + 8)
+    every.encoder.load_state_dict(last.encoder.state_dict())
+    every = every.double()
+    texts, tokens, lengths = _padded([9, 2, 5])
+    with torch.no_grad():
+        out, raw = every.encoder(tokens, lengths)
+        # the last block of features is the last layer's output, as the default encoder gives it
+        torch.testing.assert_close(out[..., -8:], raw)
+        torch.testing.assert_close(raw, last.double().encoder(tokens, lengths)[0])
+    _with_statistics(every, tokens, lengths)
+    with torch.no_grad():
+        batch = every(tokens, lengths)
+        alone = torch.cat([every(t[None], torch.tensor([len(t)])) for t in texts])
+    torch.testing.assert_close(alone, batch, atol=1e-9, rtol=1e-9)
+
+
 def test_masked_concat_pool_ignores_padding():
     torch.manual_seed(0)
     out = torch.randn(2, 6, 3)
