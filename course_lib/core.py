@@ -7,7 +7,8 @@ Docs: https://course-lib.github.io/course_lib/core.html.md"""
 # %% auto #0
 __all__ = ['default_device', 'patch_env', 'to_device', 'gpu_available', 'device_name', 'set_seed', 'usable_cores',
            'default_workers', 'quick_mode', 'test_near', 'test_near_zero', 'synchronize', 'best_time', 'format_time',
-           'record_metric', 'plot_defaults', 'test_eq', 'test_ne', 'test_close', 'test_fail']
+           'record_metric', 'mean_sd', 'format_mean_sd', 'plot_defaults', 'test_eq', 'test_ne', 'test_close',
+           'test_fail']
 
 # %% ../nbs/00_core.ipynb #33e8e449
 import os
@@ -161,6 +162,16 @@ def record_metric(name: str, value, fmt: str = '{:.4g}'):
         line = json.dumps({'name': name, 'value': float(value), 'fmt': fmt})
         with open(target, 'a') as f: f.write(line + '\n')
     return value
+
+# %% ../nbs/00_core.ipynb #19b274b2
+def mean_sd(values) -> tuple[float, float]:
+    "Mean and sample standard deviation of `values` (0 for a single value), in float64."
+    values = torch.tensor(list(values), dtype=torch.float64)
+    return values.mean().item(), (values.std().item() if len(values) > 1 else 0.)
+
+def format_mean_sd(values, fmt='{:.1%}') -> str:
+    "`values` as 'mean ± sd', each written with `fmt`."
+    return (fmt + ' ± ' + fmt).format(*mean_sd(values))
 
 # %% ../nbs/00_core.ipynb #83c8e0c8
 def plot_defaults(width=6.4, height=4.0, dpi=110):
