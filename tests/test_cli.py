@@ -14,7 +14,9 @@ import pytest
 from helpers import write_notebook
 
 SHARED = Path(__file__).resolve().parents[2]/'shared'/'data'
-CLI = shutil.which('course-lib') or str(Path(sys.executable).parent/'course-lib')
+# the course-lib of this Python's environment (a venv's, not another install found first on PATH)
+CLI = str(Path(sys.executable).parent/'course-lib')
+if not Path(CLI).exists(): CLI = shutil.which('course-lib') or CLI
 
 
 def course_lib(*args, env=None, cwd=None):

@@ -18,7 +18,9 @@ from course_lib.tools.notebooks import course_notebooks, nb_number, select_noteb
 from course_lib.tools.practice import check_notebook, definitions, is_stub, practice_copies, STUB_MARK
 
 ROOT = Path(__file__).resolve().parents[1]
-CLI = shutil.which('course-lib') or str(Path(sys.executable).parent/'course-lib')
+# the course-lib of this Python's environment (a venv's, not another install found first on PATH)
+CLI = str(Path(sys.executable).parent/'course-lib')
+if not Path(CLI).exists(): CLI = shutil.which('course-lib') or CLI
 DEFAULT = ('01', '02', '07')
 NOTHING_TO_WRITE = {'09d'}   # the front door: imports gathered in one module, no definition of its own
 ALL = os.environ.get('COURSE_LIB_PRACTICE_ALL') == '1'
