@@ -224,8 +224,10 @@ def test_ctrl_c_stops_the_kernel_prints_the_table_keeps_the_copies_and_exits_130
     write_notebook(nbs/'02_slow.ipynb', f"import os, time\nopen({str(started)!r}, 'w').write(str(os.getpid()))\nprint('started')",
               'time.sleep(300)')
     write_notebook(nbs/'03_never.ipynb', 'x = 1')
+    # a pytest-xdist worker ignores SIGINT and a child inherits that: give course-lib a terminal's default
     run = subprocess.Popen([CLI, 'run', '--nbs', str(nbs), '--out', str(out)], stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=True, env={**os.environ, 'COURSE_LIB_HOME': str(home)})
+                           stderr=subprocess.PIPE, text=True, env={**os.environ, 'COURSE_LIB_HOME': str(home)},
+                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         # stdout is a pipe, not a terminal: the first notebook's line still comes as soon as it finishes
         first = _next_line(run.stdout, 120)
