@@ -38,7 +38,8 @@ from fastprogress.fastprogress import progress_bar
 # %% ../nbs/00a_data.ipynb #f99b6bbf
 def home_dir() -> Path:
     "course_lib's cache folder: `$COURSE_LIB_HOME`, default `~/.course_lib`."
-    return Path(os.environ.get('COURSE_LIB_HOME') or Path.home()/'.course_lib').expanduser()
+    return Path(os.environ.get('COURSE_LIB_HOME')
+                or Path.home()/'.course_lib').expanduser()
 
 def mirror_dir() -> Path | None:
     "The local mirror named by `$COURSE_LIB_MIRROR`, or None when it is not set."
@@ -46,39 +47,46 @@ def mirror_dir() -> Path | None:
     return Path(value).expanduser().resolve() if value else None
 
 def offline_mode() -> bool:
-    "True when `$COURSE_LIB_OFFLINE` is 1/true/yes: never touch the network, use cache, mirror or samples."
-    return os.environ.get('COURSE_LIB_OFFLINE', '').strip().lower() in ('1', 'true', 'yes', 'on')
+    "True if `$COURSE_LIB_OFFLINE` is 1/true/yes: no network; cache, mirror, samples."
+    return os.environ.get('COURSE_LIB_OFFLINE', '').strip().lower() in ('1', 'true',
+                                                                        'yes', 'on')
 
 def samples_dir() -> Path:
     "The small real datasets shipped inside the package."
-    import course_lib   # not `__file__`: this function also runs in its notebook, outside the package
+    # not `__file__`: this function also runs in its notebook, outside the package
+    import course_lib
     return Path(course_lib.__file__).parent/'samples'
 
 # %% ../nbs/00a_data.ipynb #c1a0e002
 def show_path(path) -> str:
-    "`path` as text relative to `$COURSE_LIB_MIRROR`, the cache, the package or `~`, whichever holds it."
+    "`path` as text relative to the mirror, cache, package or `~`, whichever holds it."
     import course_lib
     path = Path(path).expanduser().absolute()
-    home_name = '$COURSE_LIB_HOME' if os.environ.get('COURSE_LIB_HOME') else '~/.course_lib'
+    home_name = ('$COURSE_LIB_HOME' if os.environ.get('COURSE_LIB_HOME')
+                 else '~/.course_lib')
     bases = [('$COURSE_LIB_MIRROR', mirror_dir()), (home_name, home_dir()),
              ('course_lib', Path(course_lib.__file__).parent), ('~', Path.home())]
     bases = [(name, base.expanduser().absolute()) for name, base in bases if base]
-    for name, base in sorted(bases, key=lambda b: len(b[1].parts), reverse=True):  # the closest base wins
-        if path == base or base in path.parents: return str(Path(name)/path.relative_to(base))
+    # the closest base wins
+    for name, base in sorted(bases, key=lambda b: len(b[1].parts), reverse=True):
+        if path == base or base in path.parents:
+            return str(Path(name)/path.relative_to(base))
     return str(path)
 
 # %% ../nbs/00a_data.ipynb #c1a0e005
-class DataWarning(UserWarning): "The data layer fell back to something: no cache, a bundled sample, a bad file."
+class DataWarning(UserWarning):
+    "The data layer fell back to something: no cache, a bundled sample, a bad file."
 
 def _warn(message: str):
-    "Warn with `DataWarning`, pointing at the first line outside this module: the learner's own code."
+    "Warn with `DataWarning` at the first line outside this module (learner's code)."
     frame, level = sys._getframe(1), 2
-    while frame.f_back and frame.f_code.co_filename == sys._getframe(1).f_code.co_filename:
+    while (frame.f_back
+           and frame.f_code.co_filename == sys._getframe(1).f_code.co_filename):
         frame, level = frame.f_back, level + 1
     warnings.warn(message, DataWarning, stacklevel=level)
 
 def writable_or_temp(folder, prefix='course_lib-') -> tuple[Path, OSError | None]:
-    "`folder` (created) and None if a file can be written in it; else a new temporary folder and the error."
+    "`folder` (created) and None if writable; else a new temp folder and the error."
     folder = Path(folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -86,29 +94,32 @@ def writable_or_temp(folder, prefix='course_lib-') -> tuple[Path, OSError | None
         return folder, None
     except OSError as e: return Path(tempfile.mkdtemp(prefix=prefix)), e
 
-_fallback_roots = {}  # cache folder that cannot be written -> the temporary folder used instead
+# cache folder that cannot be written -> the temporary folder used instead
+_fallback_roots = {}
 
 def cache_dir() -> Path:
-    "The cache folder to write to: `home_dir()`, or a temporary folder (said once) when it cannot be written."
+    "The cache folder to write to: `home_dir()`, or a temporary one (said once) if not."
     home = home_dir()
     if home in _fallback_roots: return _fallback_roots[home]
     root, e = writable_or_temp(home, 'course_lib-cache-')
     if e is None: return root
     tmp = _fallback_roots[home] = root
     atexit.register(shutil.rmtree, tmp, ignore_errors=True)
-    _warn(f"The cache folder {show_path(home)} cannot be written ({e.strerror or e}), so nothing "
-          "is cached: datasets come from the mirror or the bundled samples, and downloads go to a "
-          "temporary folder deleted when Python exits. Set COURSE_LIB_HOME to a writable folder to keep them.")
+    _warn(f"The cache folder {show_path(home)} cannot be written ({e.strerror or e}), "
+          "so nothing is cached: datasets come from the mirror or the bundled samples, "
+          "and downloads go to a temporary folder deleted when Python exits. Set "
+          "COURSE_LIB_HOME to a writable folder to keep them.")
     return tmp
 
 def _cache_roots() -> list[Path]:
-    "Where cached files may be: the cache folder, and this session's stand-in for it if it is not writable."
-    return [home_dir()] + ([_fallback_roots[home_dir()]] if home_dir() in _fallback_roots else [])
+    "Where cached files may be: the cache folder, and its stand-in if it is read-only."
+    return [home_dir()] + ([_fallback_roots[home_dir()]]
+                           if home_dir() in _fallback_roots else [])
 
 def archive_dir() -> Path: return _mkdir(cache_dir()/'archive')
 def data_dir() -> Path: return _mkdir(cache_dir()/'data')
 def models_dir() -> Path:
-    "Where trained weights and checkpoints go: `<cache>/models` (a temporary folder if the cache is read-only)."
+    "Where trained weights and checkpoints go: `<cache>/models` (or a temp folder)."
     return _mkdir(cache_dir()/'models')
 
 def _mkdir(path: Path) -> Path:
@@ -120,11 +131,12 @@ _TAR_EXTS = ('.tar.gz', '.tar.xz', '.tar.bz2', '.tgz', '.tar')
 
 @dataclass(frozen=True)
 class MirrorCopy:
-    "A file (archive or plain) or folder in a mirror standing in for an official archive."
+    "A file (archive or plain) or folder in a mirror standing in for an official one."
     path: str                 # relative to the mirror root
     sha256: str | None = None # checked for files; folders are checked by file count
     n_files: int | None = None
-    note: str = ''            # what is missing when the copy is incomplete ('subset: ...')
+    # what is missing when the copy is incomplete ('subset: ...')
+    note: str = ''
 
 @dataclass(frozen=True)
 class DatasetInfo:
@@ -148,30 +160,35 @@ class DatasetInfo:
 
     @property
     def is_archive(self) -> bool:
-        "Whether `untar_data` gives a folder: a tar archive, or mirror files with no official download."
-        return self.fname.endswith(_TAR_EXTS) or (self.url is None and self.folder is not None)
+        "Whether `untar_data` gives a folder: a tar archive, or mirror-only files."
+        return (self.fname.endswith(_TAR_EXTS)
+                or (self.url is None and self.folder is not None))
 
 # %% ../nbs/00a_data.ipynb #e7f05e1f
 _S3 = 'https://s3.amazonaws.com/'
 
 DATASETS = {d.name: d for d in [
-    DatasetInfo('mnist', 'https://github.com/mnielsen/neural-networks-and-deep-learning/raw/master/data/mnist.pkl.gz',
-            size=17051982, sha256='f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e1416',
-            mirror=(MirrorCopy('mnist/mnist.pkl.gz', 'f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e1416'),),
+    DatasetInfo('mnist', 'https://github.com/mnielsen/neural-networks-and-deep-learning'
+                         '/raw/master/data/mnist.pkl.gz', size=17051982,
+            sha256='f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e1416',
+            mirror=(MirrorCopy('mnist/mnist.pkl.gz',
+                'f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e1416'),),
             sample='mnist_sample.npz', sample_note='2,000 train / 500 valid digits',
-            note='50,000 train / 10,000 valid / 10,000 test digits, pixels/256 (the course layout)'),
-    DatasetInfo('imagenette2-160', _S3+'fast-ai-imageclas/imagenette2-160.tgz', 99003388,
-            'c475f8f7617a200ba35b9facc48443c3', folder='imagenette2-160',
+            note='50,000 train / 10,000 valid / 10,000 test digits, pixels/256 '
+                 '(the course layout)'),
+    DatasetInfo('imagenette2-160', _S3+'fast-ai-imageclas/imagenette2-160.tgz',
+            99003388, 'c475f8f7617a200ba35b9facc48443c3', folder='imagenette2-160',
             mirror=(MirrorCopy('imagenette/imagenette2-160.tgz',
-                               '5fedc23a8d360f459eb75286ab3139de67d39faf7331734a2f5abf244988b341'),),
-            sample='imagenette2-160', sample_note='240 train / 60 val images', note='10 ImageNet classes, 9,469 train / 3,925 val'),
-    DatasetInfo('imagenette2-320', _S3+'fast-ai-imageclas/imagenette2-320.tgz', 341663724,
-            '1f1f74f133caff120e575856659b87a2', folder='imagenette2-320'),
+                '5fedc23a8d360f459eb75286ab3139de67d39faf7331734a2f5abf244988b341'),),
+            sample='imagenette2-160', sample_note='240 train / 60 val images',
+            note='10 ImageNet classes, 9,469 train / 3,925 val'),
+    DatasetInfo('imagenette2-320', _S3+'fast-ai-imageclas/imagenette2-320.tgz',
+            341663724, '1f1f74f133caff120e575856659b87a2', folder='imagenette2-320'),
     DatasetInfo('imagewoof2-160', _S3+'fast-ai-imageclas/imagewoof2-160.tgz', 92612825,
             '3559b194123981a540b87132dbda412f', folder='imagewoof2-160',
             mirror=(MirrorCopy('imagewoof/imagewoof2-160-subset.tgz',
-                               '4812a3192ff33a9cee379dbe552be4086f3eefe0603078ea256ed41bd31b7777',
-                               note='subset: 2,500 of 12,954 images'),),
+                '4812a3192ff33a9cee379dbe552be4086f3eefe0603078ea256ed41bd31b7777',
+                note='subset: 2,500 of 12,954 images'),),
             renames=(('imagewoof2-160', 'imagewoof2-160-subset'),),
             sample='imagewoof2-160', sample_note='80 train / 40 val images',
             note='10 dog breeds; the project mirror holds a 2,500-image subset'),
@@ -179,28 +196,38 @@ DATASETS = {d.name: d for d in [
             '7a1fd92672a559a85de76e4810a20c21', folder='imagewoof2-320'),
     DatasetInfo('mnist_png', _S3+'fast-ai-imageclas/mnist_png.tgz', 15683414,
             '03639f83c4e3d19e0a3a53a8a997c487', folder='mnist_png'),
-    DatasetInfo('oxford-iiit-pet', _S3+'fast-ai-imageclas/oxford-iiit-pet.tgz', 811706944,
-            'e4db5c768afd933bb91f5f594d7417a4', folder='oxford-iiit-pet'),
-    DatasetInfo('imdb', _S3+'fast-ai-nlp/imdb.tgz', 144440600, '90f9b1c4ff43a90d67553c9240dc0249', folder='imdb',
+    DatasetInfo('oxford-iiit-pet', _S3+'fast-ai-imageclas/oxford-iiit-pet.tgz',
+            811706944, 'e4db5c768afd933bb91f5f594d7417a4', folder='oxford-iiit-pet'),
+    DatasetInfo('imdb', _S3+'fast-ai-nlp/imdb.tgz', 144440600,
+            '90f9b1c4ff43a90d67553c9240dc0249', folder='imdb',
             mirror=(MirrorCopy('imdb/aclImdb_labeled.tar.xz',
-                               'bb468fd472d4e944940173bd11412dafc7c9aeef1f5113c3a86f09a2720182d4'),
+                'bb468fd472d4e944940173bd11412dafc7c9aeef1f5113c3a86f09a2720182d4'),
                     MirrorCopy('imdb/aclImdb_unsup_htmlstripped.tar.xz',
-                               'ce5fd109cf3610b6fe9a35775d80ebf477736f6fe232d295881c3a1c9478b952')),
-            renames=(('imdb/train/pos', 'aclImdb/train/pos'), ('imdb/train/neg', 'aclImdb/train/neg'),
-                     ('imdb/test', 'aclImdb/test'), ('imdb/unsup', 'aclImdb/train/unsup'),
-                     ('imdb/README', 'aclImdb/README'), ('imdb/imdb.vocab', 'aclImdb/imdb.vocab')),
-            sample='imdb_sample', sample_note='imdb_sample: 800 train / 200 valid reviews',
+                'ce5fd109cf3610b6fe9a35775d80ebf477736f6fe232d295881c3a1c9478b952')),
+            renames=(('imdb/train/pos', 'aclImdb/train/pos'),
+                     ('imdb/train/neg', 'aclImdb/train/neg'),
+                     ('imdb/test', 'aclImdb/test'),
+                     ('imdb/unsup', 'aclImdb/train/unsup'),
+                     ('imdb/README', 'aclImdb/README'),
+                     ('imdb/imdb.vocab', 'aclImdb/imdb.vocab')),
+            sample='imdb_sample',
+            sample_note='imdb_sample: 800 train / 200 valid reviews',
             note='25k train + 25k test labelled reviews, 50k unlabelled'),
     DatasetInfo('wikitext-103', _S3+'fast-ai-nlp/wikitext-103.tgz', 190200704,
             '2dd8cf8693b3d27e9c8f0a7df054b2c7', folder='wikitext-103'),
-    DatasetInfo('wikitext-2', _S3+'fast-ai-nlp/wikitext-2.tgz', 4070055, '2a82d47a7b85c8b6a8e068dc4c1d37e7',
-            folder='wikitext-2',
-            mirror=(MirrorCopy('wikitext-2/valid.txt', 'f0737ed31fc1329026e95cb8b98e19c2a182c39c240ab909dc31abf2f8af58e8',
-                               note='valid+test only'),
-                    MirrorCopy('wikitext-2/test.txt', 'd790b833ef8cf03a90db7bf1271b7520b83c45ce07ba3c1a9699df81e239eca0')),
-            sample='wikitext-2', sample_note='3 articles each of valid and test', note='the project mirror holds the valid and test splits only'),
-    DatasetInfo('general_english', None, folder='general_english',   # no official download: a mirror copy only
-            mirror=tuple(MirrorCopy(f'general_english/enwiki2015_part{i}.txt.xz', sha) for i, sha in enumerate((
+    DatasetInfo('wikitext-2', _S3+'fast-ai-nlp/wikitext-2.tgz', 4070055,
+            '2a82d47a7b85c8b6a8e068dc4c1d37e7', folder='wikitext-2',
+            mirror=(MirrorCopy('wikitext-2/valid.txt',
+                'f0737ed31fc1329026e95cb8b98e19c2a182c39c240ab909dc31abf2f8af58e8',
+                note='valid+test only'),
+                    MirrorCopy('wikitext-2/test.txt',
+                'd790b833ef8cf03a90db7bf1271b7520b83c45ce07ba3c1a9699df81e239eca0')),
+            sample='wikitext-2', sample_note='3 articles each of valid and test',
+            note='the project mirror holds the valid and test splits only'),
+    # no official download: a mirror copy only
+    DatasetInfo('general_english', None, folder='general_english',
+            mirror=tuple(MirrorCopy(f'general_english/enwiki2015_part{i}.txt.xz', sha)
+                         for i, sha in enumerate((
                 '939a54433b670bf5533019e62cefedd5f850f22cb59c76b52b7711b4eb969873',
                 '3cec8afe9702ec9d319477ca4abfc94c376f068a0274f44bef95d3dea8af6cb2',
                 'b329ff85254d53957bca1a12e80fa9661bc40822d829018ef3b9bd79e1847751',
@@ -209,16 +236,20 @@ DATASETS = {d.name: d for d in [
                 '50d029455b5c0dc0851f8dc07b7b617851103ed0007f465ad1eb4fb4e1d86f74',
                 '9c8f424ccbd4689b998f271550ea520895028bc9b0e43877418e33dcdc7043ba',
                 '8109630001daeed867f401da9e198783484280b1e802446423b8b6d16258a86e'))),
-            note='English Wikipedia (2015), 6,656 articles, 13M words; no official download'),
-    DatasetInfo('imdb_sample', _S3+'fast-ai-sample/imdb_sample.tgz', 571827, '0842e61a9867caa2e6fbdb14fa703d61',
-            folder='imdb_sample',
-            mirror=(MirrorCopy('imdb_sample/texts.csv', '91240460ea1226e2ebe64689addc2a3d7a0fd233ee42a589aec222ea973ac242'),),
-            sample='imdb_sample', sample_note='the full dataset (it is small)', note='1,000 IMDB reviews in one CSV'),
+            note='English Wikipedia (2015), 6,656 articles, 13M words; '
+                 'no official download'),
+    DatasetInfo('imdb_sample', _S3+'fast-ai-sample/imdb_sample.tgz', 571827,
+            '0842e61a9867caa2e6fbdb14fa703d61', folder='imdb_sample',
+            mirror=(MirrorCopy('imdb_sample/texts.csv',
+                '91240460ea1226e2ebe64689addc2a3d7a0fd233ee42a589aec222ea973ac242'),),
+            sample='imdb_sample', sample_note='the full dataset (it is small)',
+            note='1,000 IMDB reviews in one CSV'),
     DatasetInfo('mnist_sample', _S3+'fast-ai-sample/mnist_sample.tgz', 3214948,
             '2dbc7ec6f9259b583af0072c55816a88', folder='mnist_sample',
             note="fastai's 3s-and-7s subset of MNIST (not the bundled MNIST sample)"),
-    DatasetInfo('mnist_tiny', _S3+'fast-ai-sample/mnist_tiny.tgz', 342207, '56143e8f24db90d925d82a5a74141875',
-            folder='mnist_tiny', mirror=(MirrorCopy('mnist_tiny', n_files=1429),)),
+    DatasetInfo('mnist_tiny', _S3+'fast-ai-sample/mnist_tiny.tgz', 342207,
+            '56143e8f24db90d925d82a5a74141875', folder='mnist_tiny',
+            mirror=(MirrorCopy('mnist_tiny', n_files=1429),)),
 ]}
 
 # %% ../nbs/00a_data.ipynb #e40be0a8
@@ -226,10 +257,13 @@ class DataError(Exception):
     "Base class of the data layer's errors; each message says what to do next."
 
 class UnknownDatasetError(DataError, ValueError): "The name is not in the registry."
-class ChecksumError(DataError, ValueError): "A file's size or digest does not match the registry."
+class ChecksumError(DataError, ValueError):
+    "A file's size or digest does not match the registry."
 class DownloadError(DataError, OSError): "A download failed or was cut short."
-class ArchiveError(DataError, ValueError): "An archive is corrupt, or tries to write outside its folder."
-class DataUnavailableError(DataError, FileNotFoundError): "Neither cache, mirror nor network has the data."
+class ArchiveError(DataError, ValueError):
+    "An archive is corrupt, or tries to write outside its folder."
+class DataUnavailableError(DataError, FileNotFoundError):
+    "Neither cache, mirror nor network has the data."
 
 def get_dataset(name: str) -> DatasetInfo:
     "The registry entry for `name`; the error lists the names that exist."
@@ -237,8 +271,9 @@ def get_dataset(name: str) -> DatasetInfo:
     if name not in DATASETS:
         close = difflib.get_close_matches(str(name), DATASETS, n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ''
-        raise UnknownDatasetError(f"No dataset called {name!r}.{hint} Known datasets: {', '.join(sorted(DATASETS))}. "
-                                  "To fetch anything else, pass its full URL.")
+        raise UnknownDatasetError(f"No dataset called {name!r}.{hint} Known datasets: "
+                                  f"{', '.join(sorted(DATASETS))}. To fetch anything "
+                                  "else, pass its full URL.")
     return DATASETS[name]
 
 # %% ../nbs/00a_data.ipynb #53325256
@@ -250,14 +285,15 @@ def file_digest(path, algo='md5', chunk=1 << 20) -> str:
     return h.hexdigest()
 
 def check_file(path, size=None, md5=None, sha256=None, remove=True, name=None):
-    "Raise `ChecksumError` (removing the file if `remove`) unless `path` has the given size and digests."
+    "Raise `ChecksumError` (removing it if `remove`) unless `path` has size, digests."
     path = Path(path)
     stat = path.stat()
     digests = {algo: want for algo, want in (('md5', md5), ('sha256', sha256)) if want}
     stamp = {'size': stat.st_size, 'mtime_ns': stat.st_mtime_ns, **digests}
     problem = None
     if size is not None and stat.st_size != size:
-        problem = f"is {stat.st_size:,} bytes, expected {size:,} (truncated or a different file)"
+        problem = (f"is {stat.st_size:,} bytes, expected {size:,} "
+                   "(truncated or a different file)")
     elif digests and _records().get(str(path.resolve())) != stamp:
         for algo, want in digests.items():
             if (got := file_digest(path, algo)) != want:
@@ -268,20 +304,23 @@ def check_file(path, size=None, md5=None, sha256=None, remove=True, name=None):
         done = ''
         if remove:
             try: path.unlink(missing_ok=True); done = ' It was removed.'
-            except OSError as e: done = f' It could not be removed ({e.strerror or e}); delete it by hand.'
+            except OSError as e:
+                done = (f' It could not be removed ({e.strerror or e}); '
+                        'delete it by hand.')
         raise ChecksumError(f"{name or show_path(path)} {problem}.{done}")
     return path
 
 _RECORDS = 'verified.json'
 
 def _records() -> dict:
-    "The files verified so far: resolved path -> size, modification time and the digests that matched."
+    "Files verified so far: resolved path -> size, mtime and the digests that matched."
     try: return json.loads((home_dir()/_RECORDS).read_text())
     except (OSError, ValueError): return {}
 
 def _record(path: Path, stamp: dict):
-    "Remember that `path` passed its check (atomically; silently skipped when the cache cannot be written)."
-    records = {p: s for p, s in _records().items() if Path(p).exists()}  # forget files since removed
+    "Remember that `path` passed its check (atomic; skipped if the cache is read-only)."
+    # forget files since removed
+    records = {p: s for p, s in _records().items() if Path(p).exists()}
     records[str(path.resolve())] = stamp
     target = home_dir()/_RECORDS
     try:
@@ -292,8 +331,9 @@ def _record(path: Path, stamp: dict):
     except OSError: pass
 
 # %% ../nbs/00a_data.ipynb #9ff9d8fe
-def download_url(url: str, dest, size=None, md5=None, sha256=None, timeout=30, show_progress=True) -> Path:
-    "Download `url` to `dest` atomically (via `dest.part`), checking size and digests before the rename."
+def download_url(url: str, dest, size=None, md5=None, sha256=None, timeout=30,
+                 show_progress=True) -> Path:
+    "Download `url` to `dest` atomically (via `dest.part`), checking size and digests."
     dest = Path(dest)
     _mkdir(dest.parent)
     part = dest.with_name(dest.name + '.part')
@@ -303,13 +343,15 @@ def download_url(url: str, dest, size=None, md5=None, sha256=None, timeout=30, s
                 total = int(response.headers.get('Content-Length') or size or 0)
                 got = _copy_stream(response, part, total, show_progress)
         except http.client.IncompleteRead as e:
-            raise DownloadError(f"The download of {url} stopped early ({len(e.partial):,} bytes in the last read). "
-                                "Nothing was kept; try again.") from e
+            raise DownloadError(f"The download of {url} stopped early "
+                                f"({len(e.partial):,} bytes in the last read). Nothing "
+                                "was kept; try again.") from e
         except (urllib.error.URLError, OSError) as e:
-            raise DownloadError(f"Could not download {url}: {getattr(e, 'reason', e)}.") from e
+            raise DownloadError(f"Could not download {url}: "
+                                f"{getattr(e, 'reason', e)}.") from e
         if total and got != total:
-            raise DownloadError(f"The download of {url} stopped at {got:,} of {total:,} bytes. "
-                                "Nothing was kept; try again.")
+            raise DownloadError(f"The download of {url} stopped at {got:,} of "
+                                f"{total:,} bytes. Nothing was kept; try again.")
         check_file(part, size, md5, sha256, name=f'The download of {url}')
         os.replace(part, dest)
         return dest
@@ -317,8 +359,9 @@ def download_url(url: str, dest, size=None, md5=None, sha256=None, timeout=30, s
         part.unlink(missing_ok=True)
 
 def _copy_stream(response, path, total, show_progress, chunk=1 << 16) -> int:
-    "Copy `response` into `path`, with a progress bar in bytes when `total` is known; returns the byte count."
-    bar = progress_bar(range(total or 1), display=show_progress and bool(total), leave=False)
+    "Copy `response` into `path` (progress bar if `total` is known); returns the bytes."
+    bar = progress_bar(range(total or 1), display=show_progress and bool(total),
+                       leave=False)
     got = 0
     with open(path, 'wb') as f:
         while block := response.read(chunk):
@@ -329,7 +372,7 @@ def _copy_stream(response, path, total, show_progress, chunk=1 << 16) -> int:
 
 # %% ../nbs/00a_data.ipynb #69ee222d
 def extract_archive(archive, dest_dir, folder: str | None = None) -> Path:
-    "Safely extract `archive` into `dest_dir/folder` (default: the archive's top folder); atomic."
+    "Safely extract `archive` into `dest_dir/folder` (default: its top folder); atomic."
     archive, dest_dir = Path(archive), _mkdir(Path(dest_dir))
     with tempfile.TemporaryDirectory(dir=dest_dir, prefix='.extract-') as tmp:
         _unpack(archive, Path(tmp))
@@ -339,12 +382,12 @@ def extract_archive(archive, dest_dir, folder: str | None = None) -> Path:
     return target
 
 def _unpack(archive: Path, into: Path):
-    "Extract a tar archive (any compression) into `into`, turning every failure into an `ArchiveError`."
+    "Extract a tar archive (any compression) into `into`; failures are `ArchiveError`s."
     try:
         with tarfile.open(archive, 'r:*') as tar: tar.extractall(into, filter='data')
     except tarfile.FilterError as e:
-        raise ArchiveError(f"{archive.name} tries to write outside its folder ({e}). Nothing was extracted; "
-                           "do not trust this archive.") from e
+        raise ArchiveError(f"{archive.name} tries to write outside its folder ({e}). "
+                           "Nothing was extracted; do not trust this archive.") from e
     except (tarfile.TarError, EOFError, zlib.error, OSError) as e:
         raise ArchiveError(f"{archive.name} is not a readable archive ({e}).") from e
 
@@ -355,7 +398,7 @@ def _stem(path: Path) -> str:
     return path.stem
 
 def _top_folder(tmp: Path, wanted: str) -> Path:
-    "The extracted folder: `wanted` if present, the only top-level folder, or everything (named `wanted`)."
+    "The extracted folder: `wanted`, the only top folder, or everything (as `wanted`)."
     if (tmp/wanted).is_dir(): return tmp/wanted
     entries = list(tmp.iterdir())
     if len(entries) == 1 and entries[0].is_dir(): return entries[0]
@@ -365,34 +408,40 @@ def _top_folder(tmp: Path, wanted: str) -> Path:
     return holder
 
 def _move_into_place(src: Path, target: Path):
-    if target.exists(): shutil.rmtree(target)  # only reached when the caller decided to replace it
+    # only reached when the caller decided to replace it
+    if target.exists(): shutil.rmtree(target)
     os.replace(src, target)
     _record_folder(target)   # what `check_folder` compares the folder with later
 
 # %% ../nbs/00a_data.ipynb #5d1f0a02
-def _files_record(folder: Path) -> Path: return folder.with_name(f'.{folder.name}.files.json')
+def _files_record(folder: Path) -> Path:
+    return folder.with_name(f'.{folder.name}.files.json')
 
 def _record_folder(folder: Path):
-    "Write down each file of a freshly extracted `folder`: size, modification time and sha256."
+    "Write down each file of a freshly extracted `folder`: size, mtime and sha256."
     files = {}
     for path in sorted(p for p in folder.rglob('*') if p.is_file()):
         stat = path.stat()
-        files[path.relative_to(folder).as_posix()] = [stat.st_size, stat.st_mtime_ns, file_digest(path, 'sha256')]
+        files[path.relative_to(folder).as_posix()] = [stat.st_size, stat.st_mtime_ns,
+                                                      file_digest(path, 'sha256')]
     _files_record(folder).write_text(json.dumps(files))
 
 def check_folder(folder) -> str | None:
-    "What is wrong with extracted `folder` (a file missing, resized or changed), or None if it is intact."
+    "What is wrong with extracted `folder` (a file missing, resized, changed), or None."
     folder, record = Path(folder), _files_record(Path(folder))
     try: files = json.loads(record.read_text())
-    except FileNotFoundError: return None  # extracted before files were recorded: nothing to compare with
+    # extracted before files were recorded: nothing to compare with
+    except FileNotFoundError: return None
     except ValueError: return f'its list of files, {record.name}, is unreadable'
     rechecked = False
     for name, (size, mtime_ns, sha256) in files.items():
         try: stat = (folder/name).stat()
         except FileNotFoundError: return f'{name} is missing'
-        if stat.st_size != size: return f'{name} is {stat.st_size:,} bytes, expected {size:,}'
+        if stat.st_size != size:
+            return f'{name} is {stat.st_size:,} bytes, expected {size:,}'
         if stat.st_mtime_ns != mtime_ns:   # touched since: only its digest can tell
-            if file_digest(folder/name, 'sha256') != sha256: return f'{name} has changed (another sha256)'
+            if file_digest(folder/name, 'sha256') != sha256:
+                return f'{name} has changed (another sha256)'
             files[name][1], rechecked = stat.st_mtime_ns, True
     if rechecked:
         try: record.write_text(json.dumps(files))  # hash it once, not at every use
@@ -402,34 +451,38 @@ def check_folder(folder) -> str | None:
 def _remove_folder(folder: Path):
     "Delete an extracted folder and what is written beside it."
     shutil.rmtree(folder, ignore_errors=True)
-    for extra in (_files_record(folder), _note_file(folder)): extra.unlink(missing_ok=True)
+    for extra in (_files_record(folder), _note_file(folder)):
+        extra.unlink(missing_ok=True)
 
 # %% ../nbs/00a_data.ipynb #8ee6bcde
 MANIFEST = 'course_lib_mirror.json'
 
 def _mirror_copies(ds: DatasetInfo, mirror: Path):
-    "The (copies, renames) this mirror offers for `ds`: its manifest's entry if any, else the registry's."
+    "(copies, renames) the mirror offers for `ds`: from its manifest or the registry."
     manifest = mirror/MANIFEST
     if manifest.exists():
         entry = json.loads(manifest.read_text()).get(ds.name)
         if entry:
-            copies = tuple(MirrorCopy(f['path'], f.get('sha256'), f.get('n_files'), f.get('note', '')) for f in entry['files'])
+            copies = tuple(MirrorCopy(f['path'], f.get('sha256'), f.get('n_files'),
+                                      f.get('note', '')) for f in entry['files'])
             return copies, tuple(tuple(r) for r in entry.get('renames', ()))
     return ds.mirror, ds.renames
 
 def find_in_mirror(ds: DatasetInfo, mirror: Path | None = None):
-    "Where `mirror` holds `ds`: ('official', path), ('copy', copies, renames) or None. Checks existence only."
+    "Where `mirror` has `ds`: ('official', path), ('copy', copies, renames) or None."
     mirror = mirror or mirror_dir()
     if mirror is None or (ds.url is None and not ds.mirror): return None
     for candidate in (mirror/ds.fname, mirror/ds.name/ds.fname):
         if candidate.is_file(): return ('official', candidate)
     copies, renames = _mirror_copies(ds, mirror)
-    if copies and all((mirror/c.path).exists() for c in copies): return ('copy', copies, renames)
+    if copies and all((mirror/c.path).exists() for c in copies):
+        return ('copy', copies, renames)
     return None
 
 # %% ../nbs/00a_data.ipynb #a2367fcb
-def _assemble_copy(ds: DatasetInfo, mirror: Path, copies, renames, dest_dir: Path) -> Path:
-    "Verify the mirror copies of `ds`, unpack them, and rearrange them into the official layout."
+def _assemble_copy(ds: DatasetInfo, mirror: Path, copies, renames,
+                   dest_dir: Path) -> Path:
+    "Verify the mirror copies of `ds`, unpack them, rearrange as the official layout."
     with tempfile.TemporaryDirectory(dir=dest_dir, prefix='.mirror-') as tmp:
         raw, out = Path(tmp)/'raw', Path(tmp)/'out'
         raw.mkdir()
@@ -443,17 +496,19 @@ def _assemble_copy(ds: DatasetInfo, mirror: Path, copies, renames, dest_dir: Pat
         target = dest_dir/(ds.folder or ds.name)
         _move_into_place(top, target)
     notes = [c.note for c in copies if c.note]
-    if notes: _note_file(target).write_text('; '.join(notes))  # `dataset_status` shows it
+    # `dataset_status` shows it
+    if notes: _note_file(target).write_text('; '.join(notes))
     return target
 
 def _note_file(folder: Path) -> Path: return folder.with_name(f'.{folder.name}.note')
 
 def _place_copy(src: Path, copy: MirrorCopy, raw: Path):
-    "Check one mirror copy and put its content under `raw` (archives unpacked, files and folders copied)."
+    "Check one mirror copy and put it under `raw` (archives unpacked, the rest copied)."
     if src.is_dir():
         n = sum(1 for p in src.rglob('*') if p.is_file())
         if copy.n_files is not None and n != copy.n_files:
-            raise ChecksumError(f"The mirror folder {show_path(src)} holds {n} files, expected {copy.n_files}.")
+            raise ChecksumError(f"The mirror folder {show_path(src)} holds {n} files, "
+                                f"expected {copy.n_files}.")
         shutil.copytree(src, raw/copy.path)
         return
     check_file(src, sha256=copy.sha256, remove=False)
@@ -463,25 +518,27 @@ def _place_copy(src: Path, copy: MirrorCopy, raw: Path):
         shutil.copy2(src, raw/copy.path)
 
 # %% ../nbs/00a_data.ipynb #83be72d2
-DOWNLOAD_TIMEOUT = 30  # seconds to wait for a server to answer, then for each block of data
+# seconds to wait for a server to answer, then for each block of data
+DOWNLOAD_TIMEOUT = 30
 
 def _resolve(name_or_url, **checks) -> DatasetInfo:
     if isinstance(name_or_url, str) and '://' in name_or_url:
         known = [d for d in DATASETS.values() if d.url == name_or_url]
         if known and not checks: return known[0]
         fname = name_or_url.rsplit('/', 1)[-1]
-        return DatasetInfo(_stem(Path(fname)), name_or_url, folder=checks.pop('folder', None), **checks)
+        return DatasetInfo(_stem(Path(fname)), name_or_url,
+                           folder=checks.pop('folder', None), **checks)
     return get_dataset(name_or_url)
 
 class _Search:
-    "What happened at each place a dataset was looked for: one sentence per failure, and the last error."
+    "What happened where a dataset was sought: a sentence per failure, the last error."
     def __init__(self): self.causes, self.error = [], None
     def failed(self, sentence, error=None):
         self.causes.append(sentence.rstrip('.') + '.')
         self.error = error or self.error
 
 def _from_cache(ds: DatasetInfo, force=False) -> Path | None:
-    "The verified cached archive (or file) of `ds`; a damaged one is removed, saying so; `force` drops it."
+    "The verified cached archive (or file) of `ds`; a damaged one is removed, said so."
     for path in [root/'archive'/ds.fname for root in _cache_roots()]:
         if not path.is_file(): continue
         if force:
@@ -493,7 +550,7 @@ def _from_cache(ds: DatasetInfo, force=False) -> Path | None:
     return None
 
 def _from_mirror(ds: DatasetInfo, search: _Search, assemble=False) -> Path | None:
-    "The mirror's verified file for `ds`, or (with `assemble`) its copy in another layout, unpacked."
+    "The mirror's verified file for `ds`, or (`assemble`) its copy, unpacked."
     mirror = mirror_dir()
     found = find_in_mirror(ds, mirror)
     if found is None:
@@ -501,19 +558,23 @@ def _from_mirror(ds: DatasetInfo, search: _Search, assemble=False) -> Path | Non
                       f'The mirror ({show_path(mirror)}) does not hold {ds.fname}')
         return None
     try:
-        if found[0] == 'official': return check_file(found[1], ds.size, ds.md5, ds.sha256, remove=False)
+        if found[0] == 'official':
+            return check_file(found[1], ds.size, ds.md5, ds.sha256, remove=False)
         copies, renames = found[1], found[2]
         if ds.folder is None and len(copies) == 1:  # a plain file: used in place
-            return check_file(mirror/copies[0].path, sha256=copies[0].sha256, remove=False)
+            return check_file(mirror/copies[0].path, sha256=copies[0].sha256,
+                              remove=False)
         if assemble: return _assemble_copy(ds, mirror, copies, renames, data_dir())
-        search.failed(f'The mirror holds {ds.name} in another layout, which only untar_data unpacks')
+        search.failed(f'The mirror holds {ds.name} in another layout, which only '
+                      'untar_data unpacks')
     except ChecksumError as e:
         _warn(f"The mirror's copy {e} It is left as it is, and not used.")
         search.failed("The mirror's copy is damaged (see the warning above)", e)
     return None
 
-def _download(ds: DatasetInfo, search: _Search, show_progress=True, sample_ok=False) -> Path | None:
-    "Download `ds` into the cache, saying first what it waits for and for how long; None when that fails."
+def _download(ds: DatasetInfo, search: _Search, show_progress=True,
+              sample_ok=False) -> Path | None:
+    "Download `ds` to the cache, first saying what it waits for, how long; else None."
     if ds.url is None:
         search.failed(f'{ds.name} has no official download')
         return None
@@ -521,8 +582,9 @@ def _download(ds: DatasetInfo, search: _Search, show_progress=True, sample_ok=Fa
         search.failed('COURSE_LIB_OFFLINE is set, so nothing was downloaded')
         return None
     size = f' ({ds.size / 2**20:.1f} MiB)' if ds.size else ''
-    print(f"Downloading {ds.name}{size} from {ds.url}: waiting up to {DOWNLOAD_TIMEOUT} s for the server "
-          "(set COURSE_LIB_OFFLINE=1 to skip the network).", file=sys.stderr, flush=True)
+    print(f"Downloading {ds.name}{size} from {ds.url}: waiting up to "
+          f"{DOWNLOAD_TIMEOUT} s for the server (set COURSE_LIB_OFFLINE=1 to skip the "
+          "network).", file=sys.stderr, flush=True)
     try:
         return download_url(ds.url, archive_dir()/ds.fname, ds.size, ds.md5, ds.sha256,
                             timeout=DOWNLOAD_TIMEOUT, show_progress=show_progress)
@@ -533,34 +595,38 @@ def _download(ds: DatasetInfo, search: _Search, show_progress=True, sample_ok=Fa
     return None
 
 def _use_sample(ds: DatasetInfo, search: _Search) -> Path:
-    "The bundled sample of `ds`, with one warning: why the full dataset was not found, and how to get it."
+    "The bundled sample of `ds`, warning why the full one is missing, how to get it."
     what = f' ({ds.sample_note})' if ds.sample_note else ''
-    _warn(f"Using the small {ds.name} sample shipped with course_lib{what}, not the full dataset. "
-                  + ' '.join(search.causes) + ' ' + _advice(ds))
+    _warn(f"Using the small {ds.name} sample shipped with course_lib{what}, "
+          "not the full dataset. " + ' '.join(search.causes) + ' ' + _advice(ds))
     _note_sample(ds)
     return samples_dir()/ds.sample
 
 def _advice(ds: DatasetInfo) -> str:
     if ds.url is None and ds.mirror:
-        return (f"For it, set COURSE_LIB_MIRROR to a folder holding {Path(ds.mirror[0].path).parent}/ "
-                "as in the project's data mirror.")
-    network = 'unset COURSE_LIB_OFFLINE' if offline_mode() else 'run this once with internet access'
-    return f"For the full dataset, set COURSE_LIB_MIRROR to a folder holding {ds.fname}, or {network}."
+        return ("For it, set COURSE_LIB_MIRROR to a folder holding "
+                f"{Path(ds.mirror[0].path).parent}/ as in the project's data mirror.")
+    network = ('unset COURSE_LIB_OFFLINE' if offline_mode()
+               else 'run this once with internet access')
+    return ("For the full dataset, set COURSE_LIB_MIRROR to a folder holding "
+            f"{ds.fname}, or {network}.")
 
 def _note_sample(ds: DatasetInfo):
-    "Tell `course-lib run` (through its metrics file) that this notebook's figures come from a sample."
+    "Tell `course-lib run` (metrics file) this notebook's figures are from a sample."
     target = os.environ.get('COURSE_LIB_METRICS_FILE')
     if target:
         with open(target, 'a') as f: f.write(json.dumps({'sample': ds.name}) + '\n')
 
 def _unavailable(ds: DatasetInfo, search: _Search) -> DataUnavailableError:
-    sample = (" Loaders such as get_mnist fall back to the small sample shipped with course_lib "
-              "(`sample_ok=True`)." if ds.sample else '')
-    return DataUnavailableError(f"{ds.name} is not in the cache and could not be fetched. "
-                                + ' '.join(search.causes) + ' ' + _advice(ds) + sample)
+    sample = (" Loaders such as get_mnist fall back to the small sample shipped with "
+              "course_lib (`sample_ok=True`)." if ds.sample else '')
+    return DataUnavailableError(f"{ds.name} is not in the cache and could not be "
+                                "fetched. " + ' '.join(search.causes) + ' '
+                                + _advice(ds) + sample)
 
-def download_data(name_or_url, force=False, sample_ok=False, show_progress=True, **checks) -> Path:
-    "Path of the archive (or file) for `name_or_url`: from the cache, the mirror or a download, verified."
+def download_data(name_or_url, force=False, sample_ok=False, show_progress=True,
+                  **checks) -> Path:
+    "Verified archive (or file) path of `name_or_url`: from cache, mirror or download."
     ds, search = _resolve(name_or_url, **checks), _Search()
     path = (_from_cache(ds, force) or _from_mirror(ds, search)
             or _download(ds, search, show_progress, sample_ok))
@@ -568,63 +634,73 @@ def download_data(name_or_url, force=False, sample_ok=False, show_progress=True,
     if sample_ok and ds.sample: return _use_sample(ds, search)
     raise _unavailable(ds, search) from search.error
 
-def untar_data(name_or_url, force=False, sample_ok=True, show_progress=True, **checks) -> Path:
-    "Folder of dataset `name_or_url` from the cache, the mirror or a download; else the bundled sample, with a warning."
+def untar_data(name_or_url, force=False, sample_ok=True, show_progress=True,
+               **checks) -> Path:
+    "Folder of `name_or_url` from cache, mirror or download; else a sample, warned."
     ds, search = _resolve(name_or_url, **checks), _Search()
     if not ds.is_archive:
-        raise ValueError(f"{ds.name} is a single file ({ds.fname}), not an archive: use download_data({ds.name!r}).")
+        raise ValueError(f"{ds.name} is a single file ({ds.fname}), not an archive: "
+                         f"use download_data({ds.name!r}).")
     folder = ds.folder or ds.name
     for target in [root/'data'/folder for root in _cache_roots()]:
         if not target.exists() or force: continue
         if (problem := check_folder(target)) is None: return target
-        _warn(f"The cached folder {show_path(target)} is damaged: {problem}. It was removed; "
-              "it is extracted again from the archive, or taken from the next place.")
+        _warn(f"The cached folder {show_path(target)} is damaged: {problem}. It was "
+              "removed; it is extracted again from the archive, or taken from the next "
+              "place.")
         _remove_folder(target)
     archive = _from_cache(ds, force) or _from_mirror(ds, search, assemble=True)
-    if archive and archive.is_dir(): return archive   # a mirror copy, unpacked into the official layout
+    # a mirror copy, unpacked into the official layout
+    if archive and archive.is_dir(): return archive
     archive = archive or _download(ds, search, show_progress, sample_ok)
     if archive is None:
         if sample_ok and ds.sample: return _use_sample(ds, search)
         raise _unavailable(ds, search) from search.error
-    try: return extract_archive(archive, data_dir(), folder)  # replaces an old folder (force)
+    # replaces an old folder (force)
+    try: return extract_archive(archive, data_dir(), folder)
     except ArchiveError as e:
-        if not any(root in archive.parents for root in _cache_roots()): raise  # a mirror's file: never touched
+        # a mirror's file: never touched
+        if not any(root in archive.parents for root in _cache_roots()): raise
         archive.unlink(missing_ok=True)
-        raise ArchiveError(f"{e} The cached copy was removed; fetch it again, and if this repeats, "
-                           "the file at the source is damaged.") from e
+        raise ArchiveError(f"{e} The cached copy was removed; fetch it again, and if "
+                           "this repeats, the file at the source is damaged.") from e
 
 # %% ../nbs/00a_data.ipynb #44a81a68
 class DatasetStatus(NamedTuple):
-    "Where a dataset is: `where` is 'cache', 'mirror', 'bundled' (the sample), 'damaged' or 'missing'."
+    "Where a dataset is: 'cache', 'mirror', 'bundled' (sample), 'damaged' or 'missing'."
     where: str
     path: Path | None
     size: int | None
     note: str = ''
 
 def dataset_status(name) -> DatasetStatus:
-    "Where dataset `name` is, its size, and a note when that copy is incomplete; downloads nothing."
+    "Where dataset `name` is, its size, a note if the copy is partial; no download."
     ds = get_dataset(name)
     for root in _cache_roots():
         folder = root/'data'/(ds.folder or ds.name)
         if folder.exists():
             if problem := check_folder(folder):
-                return DatasetStatus('damaged', folder, _size(folder), f'{problem}; replaced at next use')
+                return DatasetStatus('damaged', folder, _size(folder),
+                                     f'{problem}; replaced at next use')
             note = _note_file(folder).read_text() if _note_file(folder).exists() else ''
             return DatasetStatus('cache', folder, _size(folder), note)
         archive = root/'archive'/ds.fname
         if archive.is_file():
             try: check_file(archive, ds.size, ds.md5, ds.sha256, remove=False)
             except ChecksumError as e:
-                return DatasetStatus('damaged', archive, _size(archive), 'replaced at next use')
+                return DatasetStatus('damaged', archive, _size(archive),
+                                     'replaced at next use')
             return DatasetStatus('cache', archive, _size(archive))
     found = find_in_mirror(ds)
     if found:
         copies = [] if found[0] == 'official' else found[1]
-        paths = [found[1]] if found[0] == 'official' else [mirror_dir()/c.path for c in copies]
+        paths = ([found[1]] if found[0] == 'official'
+                 else [mirror_dir()/c.path for c in copies])
         note = '; '.join(c.note for c in copies if c.note)
         return DatasetStatus('mirror', paths[0], sum(_size(p) for p in paths), note)
     if ds.sample and (samples_dir()/ds.sample).exists():
-        return DatasetStatus('bundled', samples_dir()/ds.sample, _size(samples_dir()/ds.sample),
+        return DatasetStatus('bundled', samples_dir()/ds.sample,
+                             _size(samples_dir()/ds.sample),
                              f'sample: {ds.sample_note}')
     return DatasetStatus('missing', None, ds.size, ds.note)
 
@@ -634,21 +710,24 @@ def _size(path: Path) -> int:
 
 # %% ../nbs/00a_data.ipynb #071cd469
 def is_sample(path) -> bool:
-    "Whether `path` is (inside) one of the samples shipped with course_lib, not a full dataset."
+    "Whether `path` is (inside) a sample shipped with course_lib, not a full dataset."
     path, samples = Path(path).resolve(), samples_dir().resolve()
     return path == samples or samples in path.parents
 
 # %% ../nbs/00a_data.ipynb #454793f0
 def get_mnist(path=None):
-    "MNIST as `x_train, y_train, x_valid, y_valid` tensors (50k/10k, pixels/256); falls back to the sample."
+    "MNIST `x_train, y_train, x_valid, y_valid` tensors (50k/10k, pixels/256)/sample."
     import numpy as np
-    import torch   # imported here, so that `course-lib --help` and `course-lib data` start fast
+    # imported here, so that `course-lib --help` and `course-lib data` start fast
+    import torch
     path = Path(path) if path else download_data('mnist', sample_ok=True)
     if path.suffix == '.npz':
         with np.load(path) as arrays:
-            splits = [(arrays[f'x_{s}'].astype(np.float32) / 256, arrays[f'y_{s}']) for s in ('train', 'valid')]
+            splits = [(arrays[f'x_{s}'].astype(np.float32) / 256, arrays[f'y_{s}'])
+                      for s in ('train', 'valid')]
     else:
         with gzip.open(path, 'rb') as f: splits = pickle.load(f, encoding='latin1')[:2]
     (x_train, y_train), (x_valid, y_valid) = splits
-    return tuple(torch.as_tensor(np.asarray(a)) for a in (x_train, y_train.astype(np.int64),
-                                                          x_valid, y_valid.astype(np.int64)))
+    return tuple(torch.as_tensor(np.asarray(a))
+                 for a in (x_train, y_train.astype(np.int64),
+                           x_valid, y_valid.astype(np.int64)))
