@@ -15,29 +15,36 @@ import sys
 from pathlib import Path
 
 # %% ../../nbs/91_tools_cli.ipynb #93a7ab8d
-class CommandError(Exception): "A failure the user can fix; `main` prints its message as one line."
+class CommandError(Exception):
+    "A failure the user can fix; `main` prints its message as one line."
 
 def _human(n) -> str:
     if n is None: return '?'
     for unit in ('B', 'KiB', 'MiB', 'GiB'):
-        if n < 1024 or unit == 'GiB': return f'{n:.0f} {unit}' if unit == 'B' else f'{n:.1f} {unit}'
+        if n < 1024 or unit == 'GiB':
+            return f'{n:.0f} {unit}' if unit == 'B' else f'{n:.1f} {unit}'
         n /= 1024
 
-CLEARABLE = {  # cache folders that only hold what the notebooks made: safe to delete, made again when needed
-    'models': 'trained weights and checkpoints (rerun the notebook that saved one to get it back)',
+# cache folders of what the notebooks made: safe to delete, made again when needed
+CLEARABLE = {
+    'models': 'trained weights and checkpoints (rerun the notebook that saved one to '
+              'get it back)',
     'tokens': 'tokenised texts (made again when needed)',
 }
 
 def cmd_data(args) -> int:
-    "List the datasets and cache folders, fetch a dataset (`data get NAME`) or empty a folder (`data clear models`)."
-    from course_lib.data import (DATASETS, DataError, dataset_status, download_data, get_dataset, home_dir, show_path,
-                                 untar_data)
+    "List datasets, folders; `data get NAME` fetches one, `data clear models` empties."
+    from course_lib.data import (DATASETS, DataError, dataset_status, download_data,
+                                 get_dataset, home_dir, show_path, untar_data)
     from course_lib.tools.notebooks import text_table
     if args.action == 'get':
-        if not args.name: raise CommandError("data get needs a dataset name, e.g. `course-lib data get mnist`.")
+        if not args.name:
+            raise CommandError("data get needs a dataset name, e.g. `course-lib data "
+                               "get mnist`.")
         try:
             ds = get_dataset(args.name)
-            path = untar_data(ds, force=args.force, sample_ok=False) if ds.is_archive else download_data(ds, force=args.force)
+            path = (untar_data(ds, force=args.force, sample_ok=False) if ds.is_archive
+                    else download_data(ds, force=args.force))
         except DataError as e: raise CommandError(str(e)) from e
         print(show_path(path))
         return 0
@@ -45,12 +52,14 @@ def cmd_data(args) -> int:
     rows = [('dataset', 'where', 'size', 'note', 'location')]
     for name in DATASETS:
         where, path, size, note = dataset_status(name)
-        rows.append((name, where, _human(size), note or '-', show_path(path) if path else DATASETS[name].url or 'mirror only'))
+        rows.append((name, where, _human(size), note or '-',
+                     show_path(path) if path else DATASETS[name].url or 'mirror only'))
     print(text_table(rows, rule=False))
     print('\n' + text_table([('folder', 'size', 'holds', 'location')] + [
         (name, _human(_folder_size(home_dir()/name)), what, show_path(home_dir()/name))
         for name, what in CLEARABLE.items()], rule=False))
-    print("`course-lib data clear models` deletes the trained models; `course-lib data clear tokens` the tokenised texts.")
+    print("`course-lib data clear models` deletes the trained models; `course-lib data "
+          "clear tokens` the tokenised texts.")
     return 0
 
 def _folder_size(folder) -> int:
@@ -61,61 +70,79 @@ def _clear(name) -> int:
     from course_lib.data import home_dir, show_path
     if name not in CLEARABLE:
         given = f', not {name!r}' if name else ''
-        raise CommandError(f"data clear takes a folder, {' or '.join(CLEARABLE)}{given}; to replace a dataset, "
+        raise CommandError("data clear takes a folder, "
+                           f"{' or '.join(CLEARABLE)}{given}; to replace a dataset, "
                            "`course-lib data get NAME --force` fetches it again.")
     folder = home_dir()/name
     size = _folder_size(folder)
     try: shutil.rmtree(folder)
     except FileNotFoundError: pass
-    except OSError as e: raise CommandError(f"Could not delete {show_path(folder)} ({e.strerror or e}).") from e
+    except OSError as e:
+        raise CommandError(f"Could not delete {show_path(folder)} "
+                           f"({e.strerror or e}).") from e
     print(f"deleted {show_path(folder)} ({_human(size)})")
     return 0
 
 # %% ../../nbs/91_tools_cli.ipynb #27af1175
 def cmd_run(args) -> int:
-    "Execute the selected notebooks and print the summary; exit status 1 names each failure, 130 after Ctrl-C."
-    from course_lib.tools.notebooks import (course_notebooks, default_run_dir, find_nbs_dir, install_command,
-                                            lesson_of, nb_number, prune_runs, remembered_nbs_dir, run_course,
-                                            select_notebooks, summary_table, writable_dir, write_report)
+    "Run chosen notebooks, print a summary; exit 1 names failures, 130 after Ctrl-C."
+    from course_lib.tools.notebooks import (course_notebooks, default_run_dir,
+                                            find_nbs_dir, install_command,
+                                            lesson_of, nb_number, prune_runs,
+                                            remembered_nbs_dir, run_course,
+                                            select_notebooks, summary_table,
+                                            writable_dir, write_report)
     from course_lib.data import show_path
     try:
         folder = find_nbs_dir(args.nbs)
-        if args.nbs is None and folder == remembered_nbs_dir() and folder != Path.cwd().resolve():
-            print(f"Using the notebooks in {show_path(folder)}, where `course-lib notebooks` copied them "
-                  "(--nbs DEST picks another folder).", file=sys.stderr)
+        if (args.nbs is None and folder == remembered_nbs_dir()
+                and folder != Path.cwd().resolve()):
+            print(f"Using the notebooks in {show_path(folder)}, where `course-lib "
+                  "notebooks` copied them (--nbs DEST picks another folder).",
+                  file=sys.stderr)
         if args.list:
-            for path in course_notebooks(folder): print(f'{lesson_of(path) or "-":12} {path.name}')
+            for path in course_notebooks(folder):
+                print(f'{lesson_of(path) or "-":12} {path.name}')
             return 0
         notebooks = select_notebooks(args.names, folder)
     except (FileNotFoundError, ValueError) as e: raise CommandError(str(e)) from e
     _check_device()
     try: import ipykernel, nbclient, nbformat  # noqa: F401  the course extra
     except ModuleNotFoundError as e:
-        raise CommandError(f"course-lib run needs the course extra ({e.name} is not installed): "
-                           f"`{install_command('course')}` (in a clone: `pip install -e \".[course]\"`).") from e
+        raise CommandError(f"course-lib run needs the course extra ({e.name} is not "
+                           f"installed): `{install_command('course')}` (in a clone: "
+                           "`pip install -e \".[course]\"`).") from e
     if args.offline: os.environ['COURSE_LIB_OFFLINE'] = '1'
     out, moved = writable_dir(args.out or default_run_dir())
     if moved: print(moved, file=sys.stderr)
-    # one line per notebook as it finishes; on a terminal also a "running" line that the result overwrites
-    results = run_course(notebooks, out, quick=args.quick, timeout=args.timeout, live=sys.stdout.isatty())
+    # a line per notebook as it finishes; on a terminal, first a "running" line that
+    # the result overwrites
+    results = run_course(notebooks, out, quick=args.quick, timeout=args.timeout,
+                         live=sys.stdout.isatty())
     print('\n' + summary_table(results))
     print(f'\nexecuted copies: {show_path(out)}')
-    if args.report: print(f'report: {show_path(write_report(results, args.report, quick=args.quick))}')
+    if args.report:
+        print('report: '
+              f'{show_path(write_report(results, args.report, quick=args.quick))}')
     if not args.out and not moved and prune_runs():
-        print('(older runs deleted: only the last few are kept, see `course-lib run --help`)')
+        print('(older runs deleted: only the last few are kept, see `course-lib run '
+              '--help`)')
     failed = [r for r in results if r.status != 'ok']
     for r in failed:
         where = f' at cell {r.failed_cell}' if r.failed_cell is not None else ''
-        print(f'{r.status.upper()} {r.name}{where}: {r.error or "stopped by Ctrl-C"}', file=sys.stderr)
+        print(f'{r.status.upper()} {r.name}{where}: {r.error or "stopped by Ctrl-C"}',
+              file=sys.stderr)
     if results and results[-1].status == 'interrupted':
         left = ' '.join(nb_number(p) for p in notebooks[len(results):])
         nbs = f' --nbs {args.nbs}' if args.nbs else ''
-        if left: print(f"Not run: {left} (`course-lib run{nbs} {left}` runs them).", file=sys.stderr)
+        if left:
+            print(f"Not run: {left} (`course-lib run{nbs} {left}` runs them).",
+                  file=sys.stderr)
         return 130  # the shell's code for a command stopped by Ctrl-C
     return 1 if failed else 0
 
 def _check_device():
-    "Fail early, in one line, when `$COURSE_LIB_DEVICE` names a device this machine does not have."
+    "Fail early, in one line, if `$COURSE_LIB_DEVICE` names a device not here."
     from course_lib.core import default_device
     try: default_device()
     except (ValueError, RuntimeError) as e: raise CommandError(str(e)) from e
@@ -126,88 +153,121 @@ def cmd_notebooks(args) -> int:
     try: written = copy_notebooks(args.dest, force=args.force)
     except OSError as e: raise CommandError(str(e)) from e
     remember_nbs_dir(args.dest)   # a later `course-lib run` finds them without --nbs
-    print(f"{len(written)} notebooks copied to {args.dest}" if written else f"{args.dest} is up to date")
-    print(f"Open them with `jupyter lab {args.dest}`, or run one with `course-lib run 01`: outside a clone it "
-          "now finds them there (--nbs DEST picks another folder).")
+    print(f"{len(written)} notebooks copied to {args.dest}"
+          if written else f"{args.dest} is up to date")
+    print(f"Open them with `jupyter lab {args.dest}`, or run one with `course-lib run "
+          "01`: outside a clone it now finds them there (--nbs DEST picks another "
+          "folder).")
     return 0
 
 def cmd_docs(args) -> int:
-    "Build the documentation site, or only README.md with `--readme` (see `course_lib.tools.docs`)."
+    "Build the docs site, or README.md only with `--readme` (`course_lib.tools.docs`)."
     from course_lib.tools.notebooks import install_command
     try:
-        from course_lib.tools import docs   # Sphinx and MyST-NB come with the docs extra
+        # Sphinx and MyST-NB come with the docs extra
+        from course_lib.tools import docs
         if args.readme:
             print(docs.write_readme(args.nbs))
             return 0
         print(docs.build_docs(args.out, nbs=args.nbs))
     except ModuleNotFoundError as e:
-        raise CommandError(f"course-lib docs needs the docs extra ({e.name} is not installed): "
-                           f"`{install_command('docs')}` (in a clone: `pip install -e \".[docs]\"`).") from e
+        raise CommandError(f"course-lib docs needs the docs extra ({e.name} is not "
+                           f"installed): `{install_command('docs')}` (in a clone: `pip "
+                           "install -e \".[docs]\"`).") from e
     except (OSError, RuntimeError) as e: raise CommandError(str(e)) from e
     return 0
 
 # %% ../../nbs/91_tools_cli.ipynb #6446d6b9
-_LESSONS = 'setup, lesson8, lesson9, lesson10, lesson11, lesson12, tools'  # as in course_lib.tools.notebooks
+# as in course_lib.tools.notebooks
+_LESSONS = 'setup, lesson8, lesson9, lesson10, lesson11, lesson12, tools'
 
 def build_parser() -> argparse.ArgumentParser:
     "The `course-lib` argument parser."
-    parser = argparse.ArgumentParser(prog='course-lib', description='Deep Learning from the Foundations: '
-                                     'run the course notebooks, manage datasets, build the docs.')
-    parser.add_argument('--debug', action='store_true', help='show full tracebacks instead of one-line errors')
-    sub = parser.add_subparsers(dest='command', required=True, metavar='{run,data,notebooks,docs,practice,check}')
-    run = sub.add_parser('run', help='execute notebooks in a Jupyter kernel and print a summary',
-                         description='Execute course notebooks in order in fresh Jupyter kernels. Select them '
-                         f'by number (01, 02a), file name, or lesson ({_LESSONS}); default: every lesson '
-                         'notebook. A line is printed as each notebook finishes, then a table; Ctrl-C stops the '
-                         'run and still prints the table (exit status 130). '
-                         'The executed copies go to a new folder under ~/.course_lib/runs/ '
-                         '(or $COURSE_LIB_HOME/runs/); only the last 5 runs are kept there, older ones are '
-                         'deleted (use --out to keep one elsewhere).')
+    parser = argparse.ArgumentParser(prog='course-lib',
+                                     description='Deep Learning from the Foundations: '
+                                     'run the course notebooks, manage datasets, build '
+                                     'the docs.')
+    parser.add_argument('--debug', action='store_true',
+                        help='show full tracebacks instead of one-line errors')
+    sub = parser.add_subparsers(dest='command', required=True,
+                                metavar='{run,data,notebooks,docs,practice,check}')
+    run = sub.add_parser('run',
+                         help='execute notebooks in a Jupyter kernel and print a '
+                              'summary',
+                         description='Execute course notebooks in order in fresh '
+                         'Jupyter kernels. Select them by number (01, 02a), file name, '
+                         f'or lesson ({_LESSONS}); default: every lesson notebook. A '
+                         'line is printed as each notebook finishes, then a table; '
+                         'Ctrl-C stops the run and still prints the table (exit status '
+                         '130). The executed copies go to a new folder under '
+                         '~/.course_lib/runs/ (or $COURSE_LIB_HOME/runs/); only the '
+                         'last 5 runs are kept there, older ones are deleted (use '
+                         '--out to keep one elsewhere).')
     run.add_argument('names', nargs='*', metavar='NOTEBOOK|LESSON')
-    run.add_argument('--quick', action='store_true', help='quick mode: small slices, few batches')
+    run.add_argument('--quick', action='store_true',
+                     help='quick mode: small slices, few batches')
     run.add_argument('--offline', action='store_true',
-                     help='never download; use cache, mirror or bundled samples (the table marks sample figures)')
-    run.add_argument('--out', type=Path, help='folder for the executed copies (default: a new folder under '
+                     help='never download; use cache, mirror or bundled samples (the '
+                          'table marks sample figures)')
+    run.add_argument('--out', type=Path,
+                     help='folder for the executed copies (default: a new folder under '
                      '~/.course_lib/runs, of which the last 5 are kept)')
-    run.add_argument('--nbs', type=Path, help='folder holding the notebooks (default: ./nbs or the clone; '
+    run.add_argument('--nbs', type=Path,
+                     help='folder holding the notebooks (default: ./nbs or the clone; '
                      'see `course-lib notebooks`)')
-    run.add_argument('--timeout', type=int, default=1800, help='seconds allowed per cell (default 1800)')
-    run.add_argument('--report', type=Path, metavar='FILE', help='also write the results, with the machine and '
+    run.add_argument('--timeout', type=int, default=1800,
+                     help='seconds allowed per cell (default 1800)')
+    run.add_argument('--report', type=Path, metavar='FILE',
+                     help='also write the results, with the machine and '
                      'GPU card, to FILE (Markdown, or JSON if FILE ends in .json)')
-    run.add_argument('--list', action='store_true', help='list the notebooks and their lessons, run nothing')
+    run.add_argument('--list', action='store_true',
+                     help='list the notebooks and their lessons, run nothing')
     run.set_defaults(func=cmd_run)
     data = sub.add_parser('data', help='list datasets and where each is, or fetch one',
-                          description='Without arguments, list every dataset: where it is (cache, mirror = '
-                          '$COURSE_LIB_MIRROR, bundled = the small sample shipped with course_lib, damaged, or '
-                          'missing), and a note when that copy is not the complete dataset. '
-                          '`data get NAME` fetches one, verified, and prints its path. The list ends with the '
-                          'cache folders of what the notebooks make (trained models, tokenised texts) and their '
-                          'sizes; `data clear models` (or tokens) deletes one.')
-    data.add_argument('action', nargs='?', choices=['list', 'get', 'clear'], default='list')
-    data.add_argument('name', nargs='?', help='dataset to fetch (with get), or models or tokens (with clear)')
-    data.add_argument('--force', action='store_true', help='fetch again, replacing the cached copy')
+                          description='Without arguments, list every dataset: where it '
+                          'is (cache, mirror = $COURSE_LIB_MIRROR, bundled = the small '
+                          'sample shipped with course_lib, damaged, or missing), and a '
+                          'note when that copy is not the complete dataset. `data get '
+                          'NAME` fetches one, verified, and prints its path. The list '
+                          'ends with the cache folders of what the notebooks make '
+                          '(trained models, tokenised texts) and their sizes; `data '
+                          'clear models` (or tokens) deletes one.')
+    data.add_argument('action', nargs='?', choices=['list', 'get', 'clear'],
+                      default='list')
+    data.add_argument('name', nargs='?',
+                      help='dataset to fetch (with get), or models or tokens (with '
+                           'clear)')
+    data.add_argument('--force', action='store_true',
+                      help='fetch again, replacing the cached copy')
     data.set_defaults(func=cmd_data)
-    notebooks = sub.add_parser('notebooks', help='copy the course notebooks into a folder',
-                               description='Copy the course notebooks shipped with the package into DEST, '
-                               'then open them with `jupyter lab DEST` or run them with '
-                               '`course-lib run --nbs DEST`. Notebooks you changed are never overwritten '
-                               'unless --force is given.')
+    notebooks = sub.add_parser('notebooks',
+                               help='copy the course notebooks into a folder',
+                               description='Copy the course notebooks shipped with the '
+                               'package into DEST, then open them with `jupyter lab '
+                               'DEST` or run them with `course-lib run --nbs DEST`. '
+                               'Notebooks you changed are never overwritten unless '
+                               '--force is given.')
     notebooks.add_argument('dest', type=Path, metavar='DEST')
-    notebooks.add_argument('--force', action='store_true', help='replace notebooks that differ from the shipped ones')
+    notebooks.add_argument('--force', action='store_true',
+                           help='replace notebooks that differ from the shipped ones')
     notebooks.set_defaults(func=cmd_notebooks)
-    docs = sub.add_parser('docs', help='build the documentation site from the notebooks (needs the docs extra)',
-                          description='Render the notebooks (stored outputs, nothing re-executed) into a '
-                          'Sphinx site in docs/_build/html.')
-    docs.add_argument('--out', type=Path, help='output folder (default: docs/_build/html)')
+    docs = sub.add_parser('docs',
+                          help='build the documentation site from the notebooks (needs '
+                               'the docs extra)',
+                          description='Render the notebooks (stored outputs, nothing '
+                          're-executed) into a Sphinx site in docs/_build/html.')
+    docs.add_argument('--out', type=Path,
+                      help='output folder (default: docs/_build/html)')
     docs.add_argument('--nbs', type=Path, help='folder holding the notebooks')
-    docs.add_argument('--readme', action='store_true', help='only regenerate README.md from nbs/index.ipynb')
+    docs.add_argument('--readme', action='store_true',
+                      help='only regenerate README.md from nbs/index.ipynb')
     docs.set_defaults(func=cmd_docs)
     from course_lib.tools.practice import add_commands
     add_commands(sub)   # `practice` and `check`: course_lib.tools.practice
     return parser
 
 def main(argv=None) -> int:
-    "Entry point of the `course-lib` console command: one line per error, the traceback with `--debug`."
+    "The `course-lib` command: one line per error, the traceback with `--debug`."
     args = build_parser().parse_args(argv)
     if args.debug: return args.func(args)
     try: return args.func(args)
@@ -216,8 +276,8 @@ def main(argv=None) -> int:
         _fail('interrupted.')
         return 130
     except Exception as e:
-        return _fail(f"{type(e).__name__}: {e} (run `course-lib --debug {' '.join(argv or sys.argv[1:])}` "
-                     "for the traceback)")
+        return _fail(f"{type(e).__name__}: {e} (run `course-lib --debug "
+                     f"{' '.join(argv or sys.argv[1:])}` for the traceback)")
 
 def _fail(message) -> int:
     print(f'course-lib: error: {message}', file=sys.stderr)

@@ -31,21 +31,23 @@ from fastcore.docments import docments
 from fastcore.nbio import read_nb
 from nbdev.config import nbpath2html
 from nbdev.process import NBProcessor
-from nbdev.processors import (clean_magics, filter_stream_, hide_, hide_line, strip_ansi,
-                              strip_hidden_metadata)
+from nbdev.processors import (clean_magics, filter_stream_, hide_, hide_line,
+                              strip_ansi, strip_hidden_metadata)
 
-from .notebooks import course_notebooks, find_nbs_dir, lesson_of, nb_number
+from .notebooks import (course_notebooks, find_nbs_dir, lesson_of,
+                                        nb_number)
 
 # %% ../../nbs/92_tools_docs.ipynb #d7c026f8
 _DIRECTIVE = re.compile(r'^\s*(#\|.*|# ?NBVAL_[A-Z_]+.*)$')
 
 def strip_tool_lines(source: str) -> str:
     "Drop nbdev directives and nbval markers from a code cell's source."
-    return '\n'.join(l for l in source.splitlines() if not _DIRECTIVE.match(l)).strip('\n')
+    return '\n'.join(l for l in source.splitlines()
+                     if not _DIRECTIVE.match(l)).strip('\n')
 
 # %% ../../nbs/92_tools_docs.ipynb #4e082fdf
 def _cell_options(cell):
-    "`#| echo: false` hides the code (MyST-NB's `remove-input` tag); `#| fig-alt` is the figure's alt text."
+    "`#| echo: false` hides code (MyST-NB `remove-input`); `#| fig-alt`: alt text."
     if cell.cell_type != 'code': return
     options = getattr(cell, 'directives_', None) or {}
     if str(options.get('echo', '')).strip().lower() == 'false':
@@ -54,7 +56,7 @@ def _cell_options(cell):
         cell.metadata.setdefault('mystnb', {}).setdefault('image', {})['alt'] = alt
 
 def _strip_nbval(cell):
-    "Remove tool lines: nbval markers (dropping code cells left empty), directives atop Markdown cells."
+    "Remove tool lines: nbval markers (and cells left empty), directives atop Markdown."
     if cell.cell_type == 'markdown':   # a `#| hide` one (for nbdev's docstrings) goes
         hidden = 'hide' in (getattr(cell, 'directives_', None) or {})
         cell.source = '' if hidden else re.sub(r'\A(\s*#\|.*\n)+', '', cell.source)
@@ -63,22 +65,24 @@ def _strip_nbval(cell):
     if not cell.source.strip(): del cell['source']
 
 def process_notebook(path) -> nbformat.NotebookNode:
-    "Notebook `path` ready for the docs: nbdev's processors, cell options, nbval markers removed; nothing executed."
+    "Notebook `path` for docs: nbdev processors, cell options, no nbval markers; unrun."
     nb = read_nb(path)
-    procs = [hide_, strip_ansi, hide_line, filter_stream_, clean_magics, strip_hidden_metadata,
-             _cell_options, _strip_nbval]
+    procs = [hide_, strip_ansi, hide_line, filter_stream_, clean_magics,
+             strip_hidden_metadata, _cell_options, _strip_nbval]
     NBProcessor(nb=nb, procs=procs, rm_directives=True).process()
-    for key in [k for k in nb if k.endswith('_')]: del nb[key]          # nbdev's working attributes
+    # nbdev's working attributes
+    for key in [k for k in nb if k.endswith('_')]: del nb[key]
     for cell in nb.cells:
         for key in [k for k in cell if k.endswith('_')]: del cell[key]
         if cell.cell_type == 'code': cell.setdefault('execution_count', None)
     return nbformat.from_dict(nb)
 
 # %% ../../nbs/92_tools_docs.ipynb #af76a636
-_README_HEADER = '<!-- Generated from nbs/index.ipynb by `course-lib docs --readme`: edit the notebook, not this file. -->\n\n'
+_README_HEADER = ('<!-- Generated from nbs/index.ipynb by `course-lib docs --readme`: '
+                  'edit the notebook, not this file. -->\n\n')
 
 def _outputs_markdown(cell):
-    "A code cell's outputs as Markdown: streams and plain text fenced, Markdown outputs as they are."
+    "A code cell's outputs as Markdown: streams and plain text fenced, Markdown as is."
     for out in cell.get('outputs', []):
         data = out.get('data', {})
         if out.output_type == 'stream': text = out.text
@@ -90,22 +94,23 @@ def _outputs_markdown(cell):
         if text.strip(): yield f'```\n{text.rstrip()}\n```'
 
 def notebook_markdown(path) -> str:
-    "Notebook `path` as Markdown: hidden cells dropped, tool lines stripped, outputs kept."
+    "Notebook `path` as Markdown: no hidden cells, tool lines stripped, outputs kept."
     parts = []
     for cell in process_notebook(path).cells:
         if cell.cell_type == 'markdown': parts.append(cell.source.strip())
         elif cell.cell_type == 'code':
-            if 'remove-input' not in cell.metadata.get('tags', []) and cell.get('source', '').strip():
+            if ('remove-input' not in cell.metadata.get('tags', [])
+                    and cell.get('source', '').strip()):
                 parts.append(f'```python\n{cell.source.strip()}\n```')
             parts += _outputs_markdown(cell)
     return '\n\n'.join(p for p in parts if p) + '\n'
 
 def readme_text(nbs=None) -> str:
-    "What README.md should hold: the index notebook as Markdown, with a do-not-edit header."
+    "What README.md holds: the index notebook as Markdown, with a do-not-edit note."
     return _README_HEADER + notebook_markdown(find_nbs_dir(nbs)/'index.ipynb')
 
 def write_readme(nbs=None, dest=None) -> Path:
-    "Regenerate README.md (default: next to the notebooks folder) from `nbs/index.ipynb`."
+    "Regenerate README.md (default: beside the notebooks) from `nbs/index.ipynb`."
     folder = find_nbs_dir(nbs)
     dest = Path(dest) if dest else folder.parent/'README.md'
     update_module_list(folder)   # the index's list for help(course_lib), llms.txt
@@ -114,35 +119,56 @@ def write_readme(nbs=None, dest=None) -> Path:
 
 # %% ../../nbs/92_tools_docs.ipynb #d06a0f45
 LESSON_PAGES = {
-    'lesson8': ('Lesson 8', 'Matrix multiplication from Python loops to `@`; broadcasting; the forward and '
-                'backward passes of a small network written by hand and checked against autograd; '
-                'Xavier and Kaiming initialisation.',
-                [('Matrix calculus for deep learning', 'https://arxiv.org/abs/1802.01528'),
-                 ('Glorot & Bengio 2010, Xavier init', 'http://proceedings.mlr.press/v9/glorot10a.html'),
+    'lesson8': ('Lesson 8',
+                'Matrix multiplication from Python loops to `@`; broadcasting; the '
+                'forward and backward passes of a small network written by hand and '
+                'checked against autograd; Xavier and Kaiming initialisation.',
+                [('Matrix calculus for deep learning',
+                  'https://arxiv.org/abs/1802.01528'),
+                 ('Glorot & Bengio 2010, Xavier init',
+                  'http://proceedings.mlr.press/v9/glorot10a.html'),
                  ('He et al. 2015, Kaiming init', 'https://arxiv.org/abs/1502.01852'),
-                 ('Yes you should understand backprop', 'https://medium.com/@karpathy/yes-you-should-understand-backprop-e2f06eab496b')]),
-    'lesson9': ('Lesson 9', 'Why initialisation matters; cross-entropy and the training loop; optimizers, '
-                'Dataset and DataLoader; callbacks; learning-rate schedules and one-cycle.',
+                 ('Yes you should understand backprop',
+                  'https://medium.com/@karpathy/yes-you-should-understand-backprop-e2f06eab496b')]),
+    'lesson9': ('Lesson 9',
+                'Why initialisation matters; cross-entropy and the training loop; '
+                'optimizers, Dataset and DataLoader; callbacks; learning-rate '
+                'schedules and one-cycle.',
                 [('Fixup initialization', 'https://arxiv.org/abs/1901.09321'),
-                 ('Taxonomy of real faults in deep learning systems', 'https://arxiv.org/abs/1910.11015')]),
-    'lesson10': ('Lesson 10', 'Looking inside the model: Python foundations, early stopping and the LR finder, '
-                 'CNNs and hooks, batch norm and its relatives.',
-                 [('Batch norm', 'https://arxiv.org/abs/1502.03167'), ('Layer norm', 'https://arxiv.org/abs/1607.06450'),
-                  ('Instance norm', 'https://arxiv.org/abs/1607.08022'), ('Group norm', 'https://arxiv.org/abs/1803.08494'),
-                  ('Revisiting small batch training', 'https://arxiv.org/abs/1804.07612')]),
-    'lesson11': ('Lesson 11', 'LSUV initialisation, the data block API, a generic optimizer (SGD, Adam, LAMB), '
-                 'progress bars, data augmentation.',
-                 [('All you need is a good init (LSUV)', 'https://arxiv.org/abs/1511.06422'),
-                  ('Decoupled weight decay (AdamW)', 'https://arxiv.org/abs/1711.05101'),
-                  ('L2 regularization versus batch and weight normalization', 'https://arxiv.org/abs/1706.05350')]),
-    'lesson12': ('Lesson 12', 'Mixup and label smoothing, mixed precision, XResNet on Imagenette, transfer '
-                 'learning, and ULMFiT from scratch.',
-                 [('Bag of tricks for image classification', 'https://arxiv.org/abs/1812.01187'),
+                 ('Taxonomy of real faults in deep learning systems',
+                  'https://arxiv.org/abs/1910.11015')]),
+    'lesson10': ('Lesson 10',
+                 'Looking inside the model: Python foundations, early stopping and the '
+                 'LR finder, CNNs and hooks, batch norm and its relatives.',
+                 [('Batch norm', 'https://arxiv.org/abs/1502.03167'),
+                  ('Layer norm', 'https://arxiv.org/abs/1607.06450'),
+                  ('Instance norm', 'https://arxiv.org/abs/1607.08022'),
+                  ('Group norm', 'https://arxiv.org/abs/1803.08494'),
+                  ('Revisiting small batch training',
+                   'https://arxiv.org/abs/1804.07612')]),
+    'lesson11': ('Lesson 11',
+                 'LSUV initialisation, the data block API, a generic optimizer (SGD, '
+                 'Adam, LAMB), progress bars, data augmentation.',
+                 [('All you need is a good init (LSUV)',
+                   'https://arxiv.org/abs/1511.06422'),
+                  ('Decoupled weight decay (AdamW)',
+                   'https://arxiv.org/abs/1711.05101'),
+                  ('L2 regularization versus batch and weight normalization',
+                   'https://arxiv.org/abs/1706.05350')]),
+    'lesson12': ('Lesson 12',
+                 'Mixup and label smoothing, mixed precision, XResNet on Imagenette, '
+                 'transfer learning, and ULMFiT from scratch.',
+                 [('Bag of tricks for image classification',
+                   'https://arxiv.org/abs/1812.01187'),
                   ('mixup', 'https://arxiv.org/abs/1710.09412'),
-                  ('Universal language model fine-tuning (ULMFiT)', 'https://arxiv.org/abs/1801.06146')]),
-    'setup': ('Setup', 'What every lesson relies on: devices, seeding, quick mode and test helpers; the data '
-              'layer that finds each dataset in a cache, a mirror or online, or falls back to a sample.', []),
-    'tools': ('Project tooling', 'How the course itself is built: the notebook runner, the `course-lib` '
+                  ('Universal language model fine-tuning (ULMFiT)',
+                   'https://arxiv.org/abs/1801.06146')]),
+    'setup': ('Setup',
+              'What every lesson relies on: devices, seeding, quick mode and test '
+              'helpers; the data layer that finds each dataset in a cache, a mirror or '
+              'online, or falls back to a sample.', []),
+    'tools': ('Project tooling',
+              'How the course itself is built: the notebook runner, the `course-lib` '
               'command and this docs builder.', []),
 }
 
@@ -152,20 +178,27 @@ _PLAYLIST = 'https://www.youtube.com/playlist?list=PLfYUBJiXbdtTIdtE1U8qgyxo4Jy2
 _GROUP_PLAN = 'https://github.com/MicPie/fastai-pytorch-course-vienna-v2'
 MATERIAL = {
     'lesson8': [('Animated matrix multiplication', 'http://matrixmultiplication.xyz'),
-                ('Broadcasting, visualised', 'https://jakevdp.github.io/PythonDataScienceHandbook/02.05-computation-on-arrays-broadcasting.html'),
+                ('Broadcasting, visualised',
+                 'https://jakevdp.github.io/PythonDataScienceHandbook/02.05-computation-on-arrays-broadcasting.html'),
                 ('Einsum in PyTorch', 'https://rockt.github.io/2018/04/30/einsum'),
-                ('What is torch.nn really?', 'https://pytorch.org/tutorials/beginner/nn_tutorial.html')],
-    'lesson9': [('cs231n on weight initialisation', 'https://cs231n.github.io/neural-networks-2/#init'),
+                ('What is torch.nn really?',
+                 'https://pytorch.org/tutorials/beginner/nn_tutorial.html')],
+    'lesson9': [('cs231n on weight initialisation',
+                 'https://cs231n.github.io/neural-networks-2/#init'),
                 ('Neural network playground', 'https://playground.tensorflow.org/'),
-                ('What is torch.nn really?', 'https://pytorch.org/tutorials/beginner/nn_tutorial.html')],
-    'lesson10': [("Python's data model", 'https://docs.python.org/3/reference/datamodel.html'),
-                 ('Convolutions as matrix multiplications', 'https://medium.com/@_init_/an-illustrated-explanation-of-performing-2d-convolutions-using-matrix-multiplications-1e8de8cd2544')],
+                ('What is torch.nn really?',
+                 'https://pytorch.org/tutorials/beginner/nn_tutorial.html')],
+    'lesson10': [("Python's data model",
+                  'https://docs.python.org/3/reference/datamodel.html'),
+                 ('Convolutions as matrix multiplications',
+                  'https://medium.com/@_init_/an-illustrated-explanation-of-performing-2d-convolutions-using-matrix-multiplications-1e8de8cd2544')],
     'lesson11': [('Imagenette', 'https://github.com/fastai/imagenette')],
-    'lesson12': [('Albumentations', 'https://albumentations.readthedocs.io/en/latest/')],
+    'lesson12': [('Albumentations',
+                  'https://albumentations.readthedocs.io/en/latest/')],
 }
 
 def _material(key) -> list:
-    "Links for a lesson: the 2019 video, the learning-group plan, and the plan's extras."
+    "Links for a lesson: the 2019 video, the learning-group plan, and its extras."
     if not key.startswith('lesson'): return []
     number = key.removeprefix('lesson')
     return [(f'Lesson {number} video (fast.ai, 2019)', _VIDEOS.format(number=number)),
@@ -176,30 +209,35 @@ def _material(key) -> list:
 def _title(nb) -> str:
     "The notebook's `# Title`, or ''."
     for cell in nb.cells:
-        if cell.cell_type == 'markdown' and (m := re.search(r'^# (.+)$', cell.source, re.MULTILINE)):
+        if (cell.cell_type == 'markdown'
+                and (m := re.search(r'^# (.+)$', cell.source, re.MULTILINE))):
             return m.group(1).strip()
     return ''
 
 def _number_title(nb, number: str):
-    "Prefix the notebook's `# Title` with its course number, for the sidebar and the page."
+    "Prefix the notebook's `# Title` with its number, for the sidebar and the page."
     for cell in nb.cells:
-        if cell.cell_type == 'markdown' and re.search(r'^# ', cell.source, re.MULTILINE):
-            cell.source = re.sub(r'^# (.+)$', rf'# {number} · \1', cell.source, count=1, flags=re.MULTILINE)
+        if (cell.cell_type == 'markdown'
+                and re.search(r'^# ', cell.source, re.MULTILINE)):
+            cell.source = re.sub(r'^# (.+)$', rf'# {number} · \1', cell.source, count=1,
+                                 flags=re.MULTILINE)
             return
 
 def lesson_notebooks(nbs=None) -> dict:
-    "`{lesson key: [(notebook path, title), ...]}` for every key of `LESSON_PAGES`, in book order."
+    "`{lesson: [(notebook path, title), ...]}` per key of `LESSON_PAGES`, in order."
     notebooks = course_notebooks(find_nbs_dir(nbs))
-    return {key: [(p, _title(read_nb(p)) or p.stem) for p in notebooks if lesson_of(p) == key]
+    return {key: [(p, _title(read_nb(p)) or p.stem) for p in notebooks
+                  if lesson_of(p) == key]
             for key in LESSON_PAGES}
 
 def lesson_table(nbs=None) -> str:
-    "The home page's lesson map (Markdown): each lesson's notebooks as links, its topics and papers."
+    "The home page's lesson map (Markdown): notebook links, topics, papers per lesson."
     rows = ['| | notebooks | what you build | papers |', '|---|---|---|---|']
     for key, notebooks in lesson_notebooks(nbs).items():
         name, topics, papers = LESSON_PAGES[key]
         if not key.startswith('lesson'): name = f'Appendix: {name.lower()}'
-        links = '<br>'.join(f'[{nb_number(p)} · {title}](nbs/{p.name})' for p, title in notebooks)
+        links = '<br>'.join(f'[{nb_number(p)} · {title}](nbs/{p.name})'
+                            for p, title in notebooks)
         rows.append(f"| {name} | {links or '*being written*'} | {topics} | "
                     f"{', '.join(f'[{n}]({u})' for n, u in papers)} |")
     return '\n'.join(rows)
@@ -208,16 +246,19 @@ def lesson_table(nbs=None) -> str:
 def _module_of(path) -> str:
     "The module a notebook exports to (its `#| default_exp`), or ''."
     for cell in nbformat.read(path, as_version=4).cells:
-        if cell.cell_type == 'code' and (m := re.search(r'^#\|\s*default_exp\s+(\S+)', cell.source, re.MULTILINE)):
+        if cell.cell_type == 'code' and (m := re.search(
+                r'^#\|\s*default_exp\s+(\S+)', cell.source, re.MULTILINE)):
             return m.group(1)
     return ''
 
 @functools.cache
 def _defining_notebooks(module_name) -> dict:
-    "Map each top-level name in `module_name` to the notebook its cell was exported from (nbdev's cell markers)."
+    "Each top-level name in `module_name` -> the notebook exporting it (cell markers)."
     where, notebook = {}, ''
-    for line in Path(importlib.import_module(module_name).__file__).read_text().splitlines():
-        if m := re.match(r'# %% (?:\.\./)+nbs/(\S+)\.ipynb', line): notebook = m.group(1)
+    module_file = Path(importlib.import_module(module_name).__file__)
+    for line in module_file.read_text().splitlines():
+        if m := re.match(r'# %% (?:\.\./)+nbs/(\S+)\.ipynb', line):
+            notebook = m.group(1)
         elif m := re.match(r'(?:def|class|async def)\s+(\w+)|(\w+)\s*[:=]', line):
             where.setdefault(m.group(1) or m.group(2), notebook)
     return where
@@ -236,25 +277,27 @@ def _lead_first(module_name, lead) -> list:
                 'function' if callable(obj) else 'data')
         lines += [f'.. auto{kind}:: {name}']
         if kind == 'class':
-            lines += ['   :members:', '   :undoc-members:', '   :member-order: bysource']
+            lines += ['   :members:', '   :undoc-members:',
+                      '   :member-order: bysource']
         lines += ['']
     return lines
 
 def api_page(module_name: str) -> str:
-    "The reStructuredText page for `module_name`: its notebooks, then `automodule` with every member."
+    "The reST page for `module_name`: its notebooks, then `automodule`, all members."
     notebooks = sorted(set(_defining_notebooks(module_name).values()) - {''})
-    # the front door re-exports names documented in their home modules: its page lists none
+    # the front door only re-exports names documented elsewhere: its page lists none
     members = ([] if module_name == 'course_lib.all' else
                ['   :members:', '   :undoc-members:', '   :member-order: bysource'])
     body = (_lead_first(module_name, API_LEADS[module_name]) if module_name in API_LEADS
             else [f'.. automodule:: {module_name}', *members, ''])
     return '\n'.join([module_name, '=' * len(module_name), '',
-                      'Written in ' + ', '.join(f':doc:`/{nb}`' for nb in notebooks) + '.',
+                      'Written in ' + ', '.join(f':doc:`/{nb}`'
+                                                for nb in notebooks) + '.',
                       '', *body])
 
 # %% ../../nbs/92_tools_docs.ipynb #f2a3b4c5
 def _parameter_docs(obj) -> list:
-    "`(name, comment)` for each parameter of `obj` (a class: its `__init__`) documented by an nbdev docment."
+    "`(name, comment)` per parameter of `obj` (class: its `__init__`) with a docment."
     target = obj.__init__ if inspect.isclass(obj) else obj
     if target is object.__init__: return []
     try: docs = docments(target, full=True)
@@ -263,7 +306,7 @@ def _parameter_docs(obj) -> list:
             if name not in ('self', 'return') and info.get('docment')]
 
 def _rst_escape(text: str) -> str:
-    "A Markdown-flavoured docstring line as reStructuredText: `code`, [links](url), unpaired `*` and `|` escaped."
+    "A Markdown docstring line as reST: `code`, [links](url), lone `*` and `|` escaped."
     out = []
     for i, part in enumerate(re.split(r'(`[^`]+`)', text)):
         if i % 2:  # inline code; `\ ` lets it touch a letter, as in "`DataLoader`s"
@@ -271,7 +314,8 @@ def _rst_escape(text: str) -> str:
             out.append(f'{before}``{part[1:-1]}``')
             continue
         if out and part[:1].isalnum(): part = '\\ ' + part
-        part = re.sub(r'([*|])' if part.count('*') % 2 else r'(\|)', r'\\\1', part)  # unpaired `*`, any `|`
+        # unpaired `*`, any `|`
+        part = re.sub(r'([*|])' if part.count('*') % 2 else r'(\|)', r'\\\1', part)
         out.append(re.sub(r'\[([^\]]+)\]\(([^)\s]+)\)', r'`\1 <\2>`__', part))
     return ''.join(out)
 
@@ -298,12 +342,16 @@ def _github_line(app, obj, name) -> str:
     return f'`Source on GitHub <{repo}/blob/{branch}/{where}#L{line}>`__'
 
 def _autodoc_docstring(app, what, name, obj, options, lines):
-    "autodoc hook: drop nbdev's `Docs:` line, add the parameter list and the link to the defining notebook."
-    lines[:] = [_rst_escape(l) for l in lines if not (what == 'module' and l.startswith('Docs: '))]
+    "autodoc hook: drop nbdev's `Docs:` line, add parameters and the notebook's link."
+    lines[:] = [_rst_escape(l) for l in lines
+                if not (what == 'module' and l.startswith('Docs: '))]
     if what in ('class', 'function', 'method'):
-        lines += [''] + [f':param {p}: {_rst_escape(comment)}' for p, comment in _parameter_docs(obj)]
-    if what in ('class', 'function', 'data') and (link := _home_link(obj, name)): lines += ['', link]
-    source = _github_line(app, obj, name) if what in ('class', 'function', 'method') else ''
+        lines += [''] + [f':param {p}: {_rst_escape(comment)}'
+                         for p, comment in _parameter_docs(obj)]
+    if what in ('class', 'function', 'data') and (link := _home_link(obj, name)):
+        lines += ['', link]
+    source = (_github_line(app, obj, name) if what in ('class', 'function', 'method')
+              else '')
     if source:
         lines += ['', source]
 
@@ -319,11 +367,14 @@ def _skip_member(app, what, name, obj, skip, options):
     return None
 
 def _autodoc_signature(app, what, name, obj, options, signature, return_annotation):
-    "autodoc hook: the signature a `functools.wraps` wrapper is called with, not the wrapped function's."
-    if what not in ('function', 'method') or not hasattr(obj, '__wrapped__'): return None
+    "autodoc hook: a `functools.wraps` wrapper's own signature, not the wrapped one's."
+    if what not in ('function', 'method') or not hasattr(obj, '__wrapped__'):
+        return None
     try: sig = inspect.signature(obj, follow_wrapped=False)
-    except (TypeError, ValueError): return None   # e.g. `functools.lru_cache`: autodoc's own
-    ret = '' if sig.return_annotation is inspect.Signature.empty else inspect.formatannotation(sig.return_annotation)
+    # e.g. `functools.lru_cache`: autodoc's own
+    except (TypeError, ValueError): return None
+    ret = ('' if sig.return_annotation is inspect.Signature.empty
+           else inspect.formatannotation(sig.return_annotation))
     return str(sig.replace(return_annotation=inspect.Signature.empty)), ret or None
 
 # %% ../../nbs/92_tools_docs.ipynb #b24a0002
@@ -388,17 +439,20 @@ def _viewcode_source(app, modname):
     return code, analyzer.find_tags()
 
 # %% ../../nbs/92_tools_docs.ipynb #d6e7f8a9
-# tex-chtml.js already holds the menu (ui/menu); a11y is loaded when a reader turns on its options
-_MATHJAX_PARTS = ['tex-chtml.js', 'output/chtml/fonts/woff-v2', 'input/tex/extensions', 'a11y']
+# tex-chtml.js holds the menu (ui/menu); a11y loads when a reader turns its options on
+_MATHJAX_PARTS = ['tex-chtml.js', 'output/chtml/fonts/woff-v2', 'input/tex/extensions',
+                  'a11y']
 
-# The theme's CSS draws its icons with Font Awesome's webfonts; its 1.5 MB script only swaps them for SVG copies
+# The theme's CSS draws its icons with Font Awesome's webfonts; its 1.5 MB script
+# only swaps them for SVG copies
 _FONTAWESOME_JS = re.compile(r'<script[^>]*scripts/fontawesome\.js[^>]*></script>')
 
 def _mathjax_source() -> Path:
-    return Path(importlib.import_module('sphinx-mathjax-offline').__file__).parent/'static'/'mathjax'
+    package = importlib.import_module('sphinx-mathjax-offline')
+    return Path(package.__file__).parent/'static'/'mathjax'
 
 def _finish_site(app, exc):
-    "build-finished hook: copy the MathJax files pages load, the Markdown pages; drop what no page loads."
+    "build-finished hook: copy used MathJax files, Markdown pages; drop the rest."
     if exc is not None: return
     out, static = Path(app.outdir), Path(app.outdir)/'_static'
     for part in _MATHJAX_PARTS:
@@ -410,7 +464,8 @@ def _finish_site(app, exc):
     shutil.rmtree(static/'locales', ignore_errors=True)
     (static/'scripts'/'fontawesome.js').unlink(missing_ok=True)
     for page in out.rglob('*.html'):
-        if 'fontawesome.js' in (html := page.read_text()): page.write_text(_FONTAWESOME_JS.sub('', html))
+        if 'fontawesome.js' in (html := page.read_text()):
+            page.write_text(_FONTAWESOME_JS.sub('', html))
     for page in (Path(app.srcdir)/'_md').glob('*'): shutil.copy2(page, out/page.name)
 
 def setup_sphinx(app):
@@ -426,12 +481,13 @@ def setup_sphinx(app):
 
 # %% ../../nbs/92_tools_docs.ipynb #44d2067e
 def _palette_png(data: str) -> str:
-    "A base64 PNG re-encoded with a 256-colour palette, if that is smaller; else `data` unchanged."
+    "A base64 PNG re-encoded with a 256-colour palette if smaller; else `data` as is."
     from PIL import Image
     image = Image.open(io.BytesIO(base64.b64decode(data)))
     if image.mode not in ('RGB', 'RGBA'): return data
     out = io.BytesIO()
-    image.quantize(256, method=Image.Quantize.FASTOCTREE).save(out, 'PNG', optimize=True)
+    image.quantize(256, method=Image.Quantize.FASTOCTREE).save(
+        out, 'PNG', optimize=True)
     smaller = base64.b64encode(out.getvalue()).decode()
     return smaller if len(smaller) < len(data) else data
 
@@ -439,7 +495,8 @@ def _compress_figures(nb):
     "Re-encode every PNG output of `nb` in place with `_palette_png`."
     for cell in nb.cells:
         for out in cell.get('outputs', []):
-            if 'image/png' in out.get('data', {}): out.data['image/png'] = _palette_png(out.data['image/png'])
+            if 'image/png' in out.get('data', {}):
+                out.data['image/png'] = _palette_png(out.data['image/png'])
 
 # %% ../../nbs/92_tools_docs.ipynb #b24a0022
 # `Name`, `Name.attr` or `name()`; not inside a link ([`Name`](...)) or longer code
@@ -494,8 +551,9 @@ def _link_names(nb, names: dict):
 
 # %% ../../nbs/92_tools_docs.ipynb #c1d7b9d6
 def _toctree(caption, entries, hidden=False) -> str:
-    "A MyST toctree; the home page's are `hidden`: they make the sidebar, the lesson table is the page."
-    options = [f':caption: {caption}' if caption else '', ':hidden:' if hidden else '', ':maxdepth: 1']
+    "A MyST toctree; `hidden` on the home page (sidebar only; its lesson table shows)."
+    options = [f':caption: {caption}' if caption else '', ':hidden:' if hidden else '',
+               ':maxdepth: 1']
     return '\n'.join(['```{toctree}', *[o for o in options if o], '', *entries, '```'])
 
 def _lesson_page(key, notebooks) -> str:
@@ -504,7 +562,8 @@ def _lesson_page(key, notebooks) -> str:
     lines += [f'- [{nb_number(p)} · {title}]({p.stem}.ipynb)' for p, title in notebooks]
     if papers: lines += ['', '## Papers', ''] + [f'- [{n}]({u})' for n, u in papers]
     if material := _material(key):
-        lines += ['', '## Video and learning-group material', ''] + [f'- [{n}]({u})' for n, u in material]
+        lines += (['', '## Video and learning-group material', '']
+                  + [f'- [{n}]({u})' for n, u in material])
     return '\n'.join(lines) + '\n'
 
 def _caption(key) -> str:
@@ -512,8 +571,9 @@ def _caption(key) -> str:
     return name if key.startswith('lesson') else f'Appendix · {name}'
 
 def _home_links(text: str) -> str:
-    "Links to `nbs/X.ipynb` and `docs/X.md` (right for the README) made relative to the site's home page."
-    return re.sub(r'\]\((?:nbs/([\w.-]+\.ipynb)|docs/([\w.-]+\.md))\)', lambda m: f']({m[1] or m[2]})', text)
+    "Links to `nbs/X.ipynb`, `docs/X.md` (right for README) relative to the home page."
+    return re.sub(r'\]\((?:nbs/([\w.-]+\.ipynb)|docs/([\w.-]+\.md))\)',
+                  lambda m: f']({m[1] or m[2]})', text)
 
 def _redirect(page: str) -> str:
     "A page that sends the browser on to `page` (nbdev's names have no number)."
@@ -525,7 +585,7 @@ def _redirect(page: str) -> str:
             '</body></html>\n')
 
 def assemble_docs(nbs=None, src=None) -> Path:
-    "Write the docs sources (processed notebooks, lesson pages, API pages) to `src` (default docs/_src)."
+    "Write docs sources (processed notebooks, lesson, API pages) to `src` (docs/_src)."
     nbs = find_nbs_dir(nbs)
     docs = nbs.parent/'docs'
     src = Path(src) if src else docs/'_src'
@@ -535,7 +595,8 @@ def assemble_docs(nbs=None, src=None) -> Path:
     groups, modules = [], []
     repo, branch = repository(nbs.parent)
     names = api_names(nbs)
-    extra = [page.stem for page in sorted(docs.glob('*.md'))]  # written by hand: in the tooling appendix
+    # written by hand: in the tooling appendix
+    extra = [page.stem for page in sorted(docs.glob('*.md'))]
     for key, notebooks in lesson_notebooks(nbs).items():
         if not notebooks: continue
         for path, _ in notebooks:
@@ -545,49 +606,60 @@ def assemble_docs(nbs=None, src=None) -> Path:
             if repo: _under_title(nb, _links_line(path.stem, repo, branch))
             _link_names(nb, names.get(path.stem, {}))
             nbformat.write(nb, src/path.name)
-            (src/'_md'/f'{nbpath2html(path.name)}.md').write_text(notebook_markdown(path))
+            (src/'_md'/f'{nbpath2html(path.name)}.md').write_text(
+                notebook_markdown(path))
             short = nbpath2html(path.name)          # nbdev's name for the page
             (src/'_md'/f'{short}').write_text(_redirect(f'{path.stem}.html'))
-            if (mod := _module_of(path)) and f'course_lib.{mod}' not in modules: modules.append(f'course_lib.{mod}')
+            if (mod := _module_of(path)) and f'course_lib.{mod}' not in modules:
+                modules.append(f'course_lib.{mod}')
         (src/f'{key}.md').write_text(_lesson_page(key, notebooks))
-        pages = [key] + [p.stem for p, _ in notebooks] + (extra if key == 'tools' else [])
+        pages = ([key] + [p.stem for p, _ in notebooks]
+                 + (extra if key == 'tools' else []))
         if key == 'tools': extra = []
         groups.append(_toctree(_caption(key), pages, hidden=True))
     for page in docs.glob('*.md'): shutil.copy2(page, src/page.name)
     for module in modules: (src/'api'/f'{module}.rst').write_text(api_page(module))
     if 'course_lib.all' in modules:   # the front door first: where a script starts
         modules.insert(0, modules.pop(modules.index('course_lib.all')))
-    (src/'api'/'index.md').write_text('# API reference\n\nScripts start at `course_lib.all`, the front '
-                                      'door: `from course_lib.all import *`. Then one page per module of '
-                                      '`course_lib`, in course order; the {ref}`general index <genindex>` '
-                                      'lists every name.\n\n' + _toctree('', modules))
+    (src/'api'/'index.md').write_text('# API reference\n\nScripts start at '
+                                      '`course_lib.all`, the front door: `from '
+                                      'course_lib.all import *`. Then one page per '
+                                      'module of `course_lib`, in course order; the '
+                                      '{ref}`general index <genindex>` lists every '
+                                      'name.\n\n' + _toctree('', modules))
     groups.append(_toctree('Reference', ['api/index', *extra], hidden=True))
     if (nbs/'llms.txt').exists(): shutil.copy2(nbs/'llms.txt', src/'_md'/'llms.txt')
     home = process_notebook(nbs/'index.ipynb')
     for cell in home.cells:
         if cell.cell_type == 'markdown': cell.source = _home_links(cell.source)
         for out in cell.get('outputs', []):
-            if 'text/markdown' in out.get('data', {}): out.data['text/markdown'] = _home_links(out.data['text/markdown'])
+            if 'text/markdown' in out.get('data', {}):
+                out.data['text/markdown'] = _home_links(out.data['text/markdown'])
     home.cells.append(nbformat.v4.new_markdown_cell('\n\n'.join(groups)))
     nbformat.write(home, src/'index.ipynb')
     return src
 
 def build_docs(out=None, nbs=None, src=None) -> Path:
-    "Build the docs site (Sphinx, warnings as errors) into `out` (default docs/_build/html); returns `out`."
+    "Build the site (Sphinx, warnings = errors) in `out` (docs/_build/html); return it."
     from sphinx.cmd.build import build_main
     nbs = find_nbs_dir(nbs)
     conf = nbs.parent/'docs'
     out = Path(out) if out else conf/'_build'/'html'
     if out.exists() and any(out.iterdir()):
         if not (out/'.buildinfo').exists():
-            raise FileExistsError(f'{out} holds files that are not a Sphinx site: choose an empty folder.')
-        shutil.rmtree(out)   # a fresh site: nothing left from pages or figures that are gone
+            raise FileExistsError(f'{out} holds files that are not a Sphinx site: '
+                                  'choose an empty folder.')
+        # a fresh site: nothing left from pages or figures that are gone
+        shutil.rmtree(out)
     src = assemble_docs(nbs, src)
-    cache = out.with_name(f'{out.name}.doctrees')  # Sphinx's cache stays out of the deployed folder
+    # Sphinx's cache stays out of the deployed folder
+    cache = out.with_name(f'{out.name}.doctrees')
     start = time.perf_counter()
-    status = build_main(['-b', 'html', '-W', '--keep-going', '-q', '-c', str(conf), '-d', str(cache),
-                         str(src), str(out)])
-    if status: raise RuntimeError(f'Sphinx failed (status {status}); the warnings above say which page and line.')
+    status = build_main(['-b', 'html', '-W', '--keep-going', '-q', '-c', str(conf),
+                         '-d', str(cache), str(src), str(out)])
+    if status:
+        raise RuntimeError(f'Sphinx failed (status {status}); the warnings above say '
+                           'which page and line.')
     print(f'docs built in {time.perf_counter() - start:.0f} s')
     return out
 

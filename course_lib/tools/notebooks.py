@@ -44,61 +44,69 @@ def nb_number(path) -> str:
 def lesson_of(path) -> str | None:
     "The lesson ('lesson8' ...), 'setup' or 'tools' that notebook `path` belongs to."
     number = nb_number(path)
-    return next((lesson for lesson, numbers in LESSONS.items() if number in numbers), None)
+    return next((lesson for lesson, numbers in LESSONS.items() if number in numbers),
+                None)
 
 # %% ../../nbs/90_tools_notebooks.ipynb #bd87ce24
 _NB_RE = re.compile(r'^\d\d[a-z]?_.+\.ipynb$')
-REPOSITORY = 'https://github.com/course-lib/course_lib'  # used when the package metadata is not installed
+# used when the package metadata is not installed
+REPOSITORY = 'https://github.com/course-lib/course_lib'
 
 def course_notebooks(folder) -> list[Path]:
     "The numbered notebooks in `folder`, in course order."
     return sorted(p for p in Path(folder).glob('*.ipynb') if _NB_RE.match(p.name))
 
 def repository_url() -> str:
-    "The course repository's URL, from the installed package's metadata (`[project.urls]`)."
+    "The course repository's URL, from the installed package's `[project.urls]`."
     from importlib.metadata import PackageNotFoundError, metadata
     try: urls = metadata('course_lib').get_all('Project-URL') or []
     except PackageNotFoundError: urls = []
-    return next((u.split(',', 1)[1].strip() for u in urls if u.lower().startswith('repository')), REPOSITORY)
+    return next((u.split(',', 1)[1].strip() for u in urls
+                 if u.lower().startswith('repository')), REPOSITORY)
 
 def install_command(extra='course') -> str:
-    "The pip command that installs course_lib with `extra` without a clone: pip's Git syntax (it is on no index yet)."
+    "pip command installing course_lib[`extra`] without a clone (Git: on no index)."
     return f'pip install "course_lib[{extra}] @ git+{repository_url()}"'
 
-_LAST_COPY = 'notebooks_folder.txt'   # in the cache folder: where `course-lib notebooks` last copied them
+# in the cache folder: where `course-lib notebooks` last copied them
+_LAST_COPY = 'notebooks_folder.txt'
 
 def remember_nbs_dir(folder):
-    "Note `folder` as where the notebooks were copied, for `find_nbs_dir` (skipped when the cache is read-only)."
+    "Note `folder` as where notebooks were copied, for `find_nbs_dir` (if writable)."
     try:
         home_dir().mkdir(parents=True, exist_ok=True)
         (home_dir()/_LAST_COPY).write_text(str(Path(folder).resolve()))
     except OSError: pass
 
 def remembered_nbs_dir() -> Path | None:
-    "The folder `course-lib notebooks` last copied the notebooks to, if it still holds them."
+    "The folder `course-lib notebooks` last copied notebooks to, if it still has them."
     try: folder = Path((home_dir()/_LAST_COPY).read_text().strip())
     except OSError: return None
     return folder if course_notebooks(folder) else None
 
 def find_nbs_dir(nbs=None) -> Path:
-    "The folder holding the course notebooks; the error says where it looked and how to get them."
+    "The course notebooks' folder; the error says where it looked and how to get them."
     import course_lib
     if nbs is not None and not course_notebooks(nbs):
-        raise FileNotFoundError(f"{nbs} holds no course notebooks (01_matmul.ipynb ...). Copy them there with "
-                                f"`course-lib notebooks {nbs}`.")
-    candidates = [nbs, os.environ.get('COURSE_LIB_NBS'), 'nbs', '.', remembered_nbs_dir(),
-                  Path(course_lib.__file__).parent.parent/'nbs']
+        raise FileNotFoundError(
+            f"{nbs} holds no course notebooks (01_matmul.ipynb ...). Copy them there "
+            f"with `course-lib notebooks {nbs}`.")
+    candidates = [nbs, os.environ.get('COURSE_LIB_NBS'), 'nbs', '.',
+                  remembered_nbs_dir(), Path(course_lib.__file__).parent.parent/'nbs']
     for folder in (Path(c) for c in candidates if c):
         if folder.is_dir() and course_notebooks(folder): return folder.resolve()
-    raise FileNotFoundError("No course notebooks here (looked in $COURSE_LIB_NBS, ./nbs, . and where "
-                            "`course-lib notebooks` last copied them). Copy them into a folder with "
-                            f"`course-lib notebooks DEST` and pass `--nbs DEST`, or clone {repository_url()}.")
+    raise FileNotFoundError("No course notebooks here (looked in $COURSE_LIB_NBS, "
+                            "./nbs, . and where `course-lib notebooks` last copied "
+                            "them). Copy them into a folder with `course-lib notebooks "
+                            "DEST` and pass `--nbs DEST`, or clone "
+                            f"{repository_url()}.")
 
 # %% ../../nbs/90_tools_notebooks.ipynb #5c3f7740
 def select_notebooks(names, folder) -> list[Path]:
-    "Notebooks in `folder` picked by `names` (numbers, file names or lesson names), in course order."
+    "Notebooks in `folder` that `names` pick (numbers, file or lesson names), in order."
     notebooks = course_notebooks(folder)
-    if not names: return [p for p in notebooks if lesson_of(p) not in (None, 'setup', 'tools')]
+    if not names:
+        return [p for p in notebooks if lesson_of(p) not in (None, 'setup', 'tools')]
     picked = []
     for name in names:
         key = Path(name).name.removesuffix('.ipynb').lower().replace('-', '')
@@ -109,42 +117,50 @@ def select_notebooks(names, folder) -> list[Path]:
     return sorted(picked, key=notebooks.index)
 
 def _not_found(name, key, notebooks, folder) -> str:
-    "Why `name` picks nothing in `folder`, naming the notebooks and lessons that are there."
+    "Why `name` picks nothing in `folder`, naming the notebooks and lessons there."
     lessons = ', '.join(l for l in LESSONS if any(lesson_of(p) == l for p in notebooks))
     if key not in LESSONS:
-        return (f"No notebook or lesson called {name!r}. Notebooks: {', '.join(map(nb_number, notebooks))}; "
-                f"lessons: {lessons}.")
-    missing = f"{folder} holds none of lesson {key!r} ({', '.join(LESSONS[key])}); its lessons: {lessons}."
+        return (f"No notebook or lesson called {name!r}. Notebooks: "
+                f"{', '.join(map(nb_number, notebooks))}; lessons: {lessons}.")
+    missing = (f"{folder} holds none of lesson {key!r} ({', '.join(LESSONS[key])}); "
+               f"its lessons: {lessons}.")
     if key == 'tools':   # the copy a learner makes leaves the appendix out
-        missing += f" The tooling appendix is not copied by `course-lib notebooks`: clone {repository_url()}."
+        missing += (" The tooling appendix is not copied by `course-lib notebooks`: "
+                    f"clone {repository_url()}.")
     return missing
 
 # %% ../../nbs/90_tools_notebooks.ipynb #c2a0e002
 def shipped_notebooks() -> Path:
-    "The folder of course notebooks shipped with the installed package (`nbs/` in a clone)."
+    "The course notebooks' folder in the installed package (`nbs/` in a clone)."
     import course_lib
     from importlib.util import find_spec
-    spec = find_spec('course_lib._notebooks')  # a data-only package: no __init__.py, just the notebooks
+    # a data-only package: no __init__.py, just the notebooks
+    spec = find_spec('course_lib._notebooks')
     folder = (Path(list(spec.submodule_search_locations)[0]) if spec
               else Path(course_lib.__file__).parent.parent/'nbs')
     if not course_notebooks(folder):
-        raise FileNotFoundError(f"This install of course_lib holds no notebooks; clone {repository_url()} "
-                                "to get them.")
+        raise FileNotFoundError("This install of course_lib holds no notebooks; clone "
+                                f"{repository_url()} to get them.")
     return folder
 
 def copy_notebooks(dest, force=False) -> list[Path]:
-    "Copy the course notebooks (not the tooling appendix) into `dest`; returns the files written."
+    "Copy course notebooks (not the tooling appendix) to `dest`; returns files written."
     dest, source = Path(dest), shipped_notebooks()
     notebooks = [p for p in course_notebooks(source) if lesson_of(p) != 'tools']
-    changed = [p.name for p in notebooks if (dest/p.name).exists() and not filecmp.cmp(p, dest/p.name, shallow=False)]
+    changed = [p.name for p in notebooks if (dest/p.name).exists()
+               and not filecmp.cmp(p, dest/p.name, shallow=False)]
     if changed and not force:
-        raise FileExistsError(f"{dest} already has different copies of {', '.join(changed)} (your edits?); "
-                              "nothing was copied. Pass --force to replace them, or choose another folder.")
-    if dest.exists() and not dest.is_dir(): raise NotADirectoryError(f"{dest} is a file, not a folder.")
+        raise FileExistsError(f"{dest} already has different copies of "
+                              f"{', '.join(changed)} (your edits?); nothing was "
+                              "copied. Pass --force to replace them, or choose another "
+                              "folder.")
+    if dest.exists() and not dest.is_dir():
+        raise NotADirectoryError(f"{dest} is a file, not a folder.")
     dest.mkdir(parents=True, exist_ok=True)
     written = []
     for path in notebooks:
-        if (dest/path.name).exists() and path.name not in changed: continue  # already the same
+        # already the same
+        if (dest/path.name).exists() and path.name not in changed: continue
         tmp = dest/f'.{path.name}.part'
         shutil.copyfile(path, tmp)
         os.replace(tmp, dest/path.name)
@@ -160,49 +176,63 @@ class NotebookResult:
     seconds: float = 0.
     device: str = ''
     metrics: list = field(default_factory=list)
-    failed_cell: int | None = None  # index of the failing code cell (0-based, among all cells)
+    # index of the failing code cell (0-based, among all cells)
+    failed_cell: int | None = None
     error: str = ''
     output: Path | None = None
-    samples: list = field(default_factory=list)  # datasets the notebook used a bundled sample of
+    # datasets the notebook used a bundled sample of
+    samples: list = field(default_factory=list)
 
     @property
     def metric(self) -> str:
         "The headline metrics as text, e.g. 'valid accuracy 0.9712'."
-        return ', '.join(f"{m['name']} {m['fmt'].format(m['value'])}" for m in self.metrics)
+        return ', '.join(f"{m['name']} {m['fmt'].format(m['value'])}"
+                         for m in self.metrics)
 
 # %% ../../nbs/90_tools_notebooks.ipynb #62db2185
-def run_notebook(path, out_dir, quick=False, timeout=1800, kernel_name='python3') -> NotebookResult:
-    "Execute notebook `path` in a fresh kernel (cwd: its folder), save the executed copy in `out_dir`."
-    import nbformat   # imported here, so that `course-lib --help` and `course-lib data` start fast
+def run_notebook(path, out_dir, quick=False, timeout=1800,
+                 kernel_name='python3') -> NotebookResult:
+    "Execute notebook `path` in a fresh kernel (cwd: its folder), save it in `out_dir`."
+    # imported here, so that `course-lib --help` and `course-lib data` start fast
+    import nbformat
     from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+    from nbclient.exceptions import (CellExecutionError, CellTimeoutError,
+                                     DeadKernelError)
     from course_lib.core import device_name, patch_env
     path, out_dir = Path(path), Path(out_dir)
     result = NotebookResult(path.stem, device=device_name())
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=timeout, kernel_name=kernel_name, shutdown_kernel='immediate',
+    client = NotebookClient(nb, timeout=timeout, kernel_name=kernel_name,
+                            shutdown_kernel='immediate',
                             resources={'metadata': {'path': str(path.parent)}})
     index = None
     with tempfile.TemporaryDirectory() as tmp:
         metrics_file = Path(tmp)/'metrics.jsonl'
-        env = {'COURSE_LIB_METRICS_FILE': str(metrics_file), 'COURSE_LIB_QUICK': '1' if quick else None}
+        env = {'COURSE_LIB_METRICS_FILE': str(metrics_file),
+               'COURSE_LIB_QUICK': '1' if quick else None}
         start = time.perf_counter()
         with patch_env(**env):
             try:
-                # cell by cell, not `client.execute()`, whose own Ctrl-C handler kills the kernel and then fails
-                with client.setup_kernel(stderr=subprocess.DEVNULL):  # the kernel's log lines, not cell output
+                # cell by cell, not `client.execute()`, whose own Ctrl-C handler
+                # kills the kernel and then fails (stderr: the kernel's log lines)
+                with client.setup_kernel(stderr=subprocess.DEVNULL):
                     for index, cell in enumerate(nb.cells):
-                        client.execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
+                        client.execute_cell(
+                            cell, index, execution_count=client.code_cells_executed + 1)
                 result.status = 'ok'
             except (CellExecutionError, CellTimeoutError, DeadKernelError) as e:
-                result.status, result.error, result.failed_cell = 'failed', _last_line(e), index
+                result.status, result.error = 'failed', _last_line(e)
+                result.failed_cell = index
             except KeyboardInterrupt:
-                result.status, result.error, result.failed_cell = 'interrupted', 'stopped by Ctrl-C', index
+                result.status, result.error = 'interrupted', 'stopped by Ctrl-C'
+                result.failed_cell = index
             finally:
-                if client.km is not None: client._cleanup_kernel()  # Ctrl-C came while the kernel started
+                # Ctrl-C came while the kernel started
+                if client.km is not None: client._cleanup_kernel()
         result.seconds = time.perf_counter() - start
         if metrics_file.exists():
-            records = [json.loads(line) for line in metrics_file.read_text().splitlines() if line]
+            records = [json.loads(line)
+                       for line in metrics_file.read_text().splitlines() if line]
             result.metrics = [r for r in records if 'sample' not in r]
             result.samples = sorted({r['sample'] for r in records if 'sample' in r})
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -214,43 +244,49 @@ def run_notebook(path, out_dir, quick=False, timeout=1800, kernel_name='python3'
 _ANSI = re.compile(r'\x1b\[[0-9;]*m')
 
 def _last_line(error) -> str:
-    "The last line of a cell error (the exception and its message), without terminal colours."
+    "The last line of a cell error (exception and message), without terminal colours."
     lines = [l for l in _ANSI.sub('', str(error)).strip().splitlines() if l.strip()]
     return lines[-1] if lines else type(error).__name__
 
 # %% ../../nbs/90_tools_notebooks.ipynb #47a6555d
-KEEP_RUNS = 5  # run folders kept under ~/.course_lib/runs/; older ones are deleted after each run
+# run folders kept under ~/.course_lib/runs/; older ones are deleted after each run
+KEEP_RUNS = 5
 
 def default_run_dir() -> Path:
     "A fresh run folder under `$COURSE_LIB_HOME/runs/`, named by the time."
     return home_dir()/'runs'/datetime.now().strftime('%Y%m%d-%H%M%S')
 
 def prune_runs(keep=KEEP_RUNS) -> list[Path]:
-    "Delete all but the newest `keep` run folders under `$COURSE_LIB_HOME/runs/`; returns those deleted."
+    "Delete all but the newest `keep` run folders in `$COURSE_LIB_HOME/runs/`."
     runs = sorted(p for p in (home_dir()/'runs').glob('*-*') if p.is_dir())
     old = runs[:-keep] if keep else runs
     for path in old: shutil.rmtree(path, ignore_errors=True)
     return old
 
 def writable_dir(folder) -> tuple[Path, str]:
-    "`folder`, created; or a new temporary folder when it cannot be written, with a sentence saying why."
+    "`folder`, created; or a new temp folder if read-only, with a sentence saying why."
     path, e = writable_or_temp(folder, 'course_lib-run-')
     if e is None: return path, ''
-    return path, f"{folder} cannot be written ({e.strerror or e}); the executed copies are in {path}."
+    return path, (f"{folder} cannot be written ({e.strerror or e}); "
+                  f"the executed copies are in {path}.")
 
-def _print_now(line): print(line, flush=True)  # flushed: a log or a pipe sees each line when it happens
+# flushed: a log or a pipe sees each line when it happens
+def _print_now(line): print(line, flush=True)
 
-def run_course(notebooks, out_dir=None, quick=False, timeout=1800, log=_print_now, live=False) -> list[NotebookResult]:
-    "Run `notebooks` in order, passing `log` one line as each finishes; Ctrl-C stops the run, keeping what ran."
+def run_course(notebooks, out_dir=None, quick=False, timeout=1800, log=_print_now,
+               live=False) -> list[NotebookResult]:
+    "Run `notebooks` in order, a `log` line each; Ctrl-C stops, keeping what ran."
     notebooks = list(notebooks)
     out_dir = Path(out_dir) if out_dir else default_run_dir()
     results = []
     for i, path in enumerate(notebooks, start=1):
         position = f'[{i}/{len(notebooks)}]'
-        # `live` (a terminal): say which notebook runs, on a line the result then overwrites
+        # `live` (a terminal): say which notebook runs, on a line its result overwrites
         if live: print(f'{position} {Path(path).stem} running...', end='\r', flush=True)
         try: result = run_notebook(path, out_dir, quick=quick, timeout=timeout)
-        except KeyboardInterrupt: result = NotebookResult(Path(path).stem, 'interrupted', error='stopped by Ctrl-C')
+        except KeyboardInterrupt:
+            result = NotebookResult(Path(path).stem, 'interrupted',
+                                    error='stopped by Ctrl-C')
         results.append(result)
         if live: print('\x1b[K', end='')  # clear the rest of the "running" line
         if log: log(f'{position} {result_line(result)}')
@@ -258,37 +294,42 @@ def run_course(notebooks, out_dir=None, quick=False, timeout=1800, log=_print_no
     return results
 
 def _metric_text(r) -> str:
-    "The headline metric, starred when it was measured on a bundled sample; '-' when there is none."
+    "The headline metric, starred if measured on a bundled sample; '-' if none."
     return f"{r.metric} *" if r.metric and r.samples else (r.metric or '-')
 
 def result_line(r) -> str:
-    "One finished notebook on one line: name, status, seconds, then its headline metric or its error."
-    status = r.status if r.failed_cell is None else f'{r.status} at cell {r.failed_cell}'
-    return f"{r.name}  {status}  {r.seconds:.1f} s  {_metric_text(r) if r.status == 'ok' else r.error}".rstrip()
+    "One finished notebook on one line: name, status, seconds, then metric or error."
+    status = (r.status if r.failed_cell is None
+              else f'{r.status} at cell {r.failed_cell}')
+    outcome = _metric_text(r) if r.status == 'ok' else r.error
+    return f"{r.name}  {status}  {r.seconds:.1f} s  {outcome}".rstrip()
 
 def text_table(rows, rule=True) -> str:
-    "Rows of strings as aligned plain-text columns; `rule` draws a line under the first row."
+    "Rows of strings as aligned plain-text columns; `rule` underlines the first row."
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ['  '.join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    lines = ['  '.join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip()
+             for row in rows]
     if rule: lines.insert(1, '  '.join('-' * w for w in widths))
     return '\n'.join(lines)
 
 def summary_table(results) -> str:
-    "A plain-text table: notebook, status, seconds, device, headline metric (* when from a bundled sample)."
+    "Plain-text table: notebook, status, seconds, device, metric (* if sample)."
     rows = [('notebook', 'status', 'seconds', 'device', 'headline metric')]
     for r in results:
-        status = r.status if r.failed_cell is None else f'{r.status} (cell {r.failed_cell})'
+        status = (r.status if r.failed_cell is None
+                  else f'{r.status} (cell {r.failed_cell})')
         rows.append((r.name, status, f'{r.seconds:.1f}', r.device, _metric_text(r)))
     table = text_table(rows)
     samples = sorted({s for r in results if r.metric for s in r.samples})
     if samples:
-        table += (f"\n* figures from the small samples shipped with course_lib ({', '.join(samples)}), "
-                  "not the full datasets: not the course's numbers.")
+        table += ("\n* figures from the small samples shipped with course_lib "
+                  f"({', '.join(samples)}), not the full datasets: not the course's "
+                  "numbers.")
     return table
 
 # %% ../../nbs/90_tools_notebooks.ipynb #0458713d
 def machine_summary() -> dict:
-    "Where a run happened: the device course_lib picks, the GPU card, PyTorch, Python, CPU cores."
+    "Where a run happened: course_lib's device, GPU card, PyTorch, Python, CPU cores."
     import platform
     import torch
     from course_lib.core import device_name, usable_cores
@@ -297,34 +338,44 @@ def machine_summary() -> dict:
             'python': platform.python_version(), 'cpu_cores': usable_cores()}
 
 def report_table(report) -> list[str]:
-    "The Markdown lines of a run report's notebooks: a table, then notes on samples and failures."
-    lines = ['| notebook | status | seconds | headline metric | card |', '|---|---|---:|---|---|']
+    "A run report's notebooks in Markdown: a table, notes on samples and failures."
+    lines = ['| notebook | status | seconds | headline metric | card |',
+             '|---|---|---:|---|---|']
     for r in report['notebooks']:
-        status = r['status'] if r['failed_cell'] is None else f"{r['status']} (cell {r['failed_cell']})"
+        status = (r['status'] if r['failed_cell'] is None
+                  else f"{r['status']} (cell {r['failed_cell']})")
         metric = (r['metric'] or '-') + (' \\*' if r['samples'] and r['metric'] else '')
-        lines.append(f"| {r['notebook']} | {status} | {r['seconds']:.1f} | {metric} | {r['card']} |")
-    if samples := sorted({s for r in report['notebooks'] if r['metric'] for s in r['samples']}):
-        lines += ['', f"\\* measured on the bundled samples ({', '.join(samples)}), not the full datasets."]
+        lines.append(f"| {r['notebook']} | {status} | {r['seconds']:.1f} | {metric} | "
+                     f"{r['card']} |")
+    if samples := sorted({s for r in report['notebooks'] if r['metric']
+                          for s in r['samples']}):
+        lines += ['', f"\\* measured on the bundled samples ({', '.join(samples)}), "
+                      "not the full datasets."]
     if failed := [r for r in report['notebooks'] if r['error']]:
-        lines += ['', '## Failures', ''] + [f"- {r['notebook']}: `{r['error']}`" for r in failed]
+        lines += (['', '## Failures', '']
+                  + [f"- {r['notebook']}: `{r['error']}`" for r in failed])
     return lines
 
 def _report_markdown(report) -> str:
     m = report['machine']
     lines = ['# Course run', '',
-             f"{m['card'] or 'no GPU'} (device `{m['device']}`), {m['cpu_cores']} CPU cores; PyTorch {m['torch']}, "
-             f"Python {m['python']}; {report['date']}; {'quick mode' if report['quick'] else 'full sizes'}.", '']
+             f"{m['card'] or 'no GPU'} (device `{m['device']}`), {m['cpu_cores']} CPU "
+             f"cores; PyTorch {m['torch']}, Python {m['python']}; {report['date']}; "
+             f"{'quick mode' if report['quick'] else 'full sizes'}.", '']
     return '\n'.join(lines + report_table(report)) + '\n'
 
 def write_report(results, path, quick=False, machine=None) -> Path:
-    "Write `results` to `path` with the machine named: JSON for a `.json` file, else Markdown."
+    "Write `results` to `path` with the machine named: JSON for `.json`, else Markdown."
     path = Path(path)
-    rows = [{'notebook': r.name, 'status': r.status, 'seconds': round(r.seconds, 1), 'metric': r.metric,
-             'card': r.device, 'failed_cell': r.failed_cell, 'error': r.error, 'samples': r.samples}
+    rows = [{'notebook': r.name, 'status': r.status, 'seconds': round(r.seconds, 1),
+             'metric': r.metric, 'card': r.device, 'failed_cell': r.failed_cell,
+             'error': r.error, 'samples': r.samples}
             for r in results]
-    report = {'date': datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC'), 'quick': quick,
-              'machine': machine or machine_summary(), 'notebooks': rows}
-    text = json.dumps(report, indent=1) + '\n' if path.suffix == '.json' else _report_markdown(report)
+    report = {'date': datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC'),
+              'quick': quick, 'machine': machine or machine_summary(),
+              'notebooks': rows}
+    text = (json.dumps(report, indent=1) + '\n' if path.suffix == '.json'
+            else _report_markdown(report))
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f'.{path.name}.part')
     tmp.write_text(text)
@@ -333,13 +384,15 @@ def write_report(results, path, quick=False, machine=None) -> Path:
 
 # %% ../../nbs/90_tools_notebooks.ipynb #cefc4faf
 def _in_course_repo(folder: Path) -> bool:
-    "Whether `folder` is the `nbs/` folder of a course_lib checkout (an nbdev project exporting `course_lib`)."
+    "Whether `folder` is `nbs/` of a course_lib checkout (nbdev, exports `course_lib`)."
     config = folder.parent/'pyproject.toml'
-    return config.is_file() and '[tool.nbdev]' in config.read_text() and (folder.parent/'course_lib').is_dir()
+    return (config.is_file() and '[tool.nbdev]' in config.read_text()
+            and (folder.parent/'course_lib').is_dir())
 
 def export_library(nbs=None) -> None:
-    "Re-export `course_lib/` from the notebooks in `nbs` (default: the current folder) if they are the repository's."
+    "Re-export `course_lib/` from `nbs` (default: cwd) if it is the repository's."
     folder = Path(nbs or '.').resolve()
-    if not _in_course_repo(folder): return  # a learner's copy: nothing to export, nothing to print
+    # a learner's copy: nothing to export, nothing to print
+    if not _in_course_repo(folder): return
     from nbdev.doclinks import nbdev_export
     nbdev_export(path=str(folder))

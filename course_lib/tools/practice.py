@@ -62,7 +62,7 @@ def _directives(source) -> set:
     return set(_DIRECTIVE.findall(source))
 
 def _is_export_cell(source) -> bool:
-    "Cells that rebuild the library from the notebooks: a practice copy never runs them."
+    "Cells that rebuild the library from notebooks: a practice copy never runs them."
     return 'export_library(' in source or 'nbdev_export(' in source
 
 def definitions(source) -> list:
@@ -71,7 +71,8 @@ def definitions(source) -> list:
     try: tree = ast.parse(source)
     except SyntaxError: return []
     return [n for n in tree.body
-            if isinstance(n, _FUNCTIONS) or (isinstance(n, ast.ClassDef) and _methods(n))]
+            if isinstance(n, _FUNCTIONS)
+            or (isinstance(n, ast.ClassDef) and _methods(n))]
 
 # %% ../../nbs/93_tools_practice.ipynb #c2877e0e
 class _Text:
@@ -88,11 +89,12 @@ class _Text:
         "Start and end offsets of `node`'s text, decorators included."
         decorators = getattr(node, 'decorator_list', None)
         first = decorators[0] if decorators else node
-        start = self.offset(first.lineno, first.col_offset) - (1 if decorators else 0)  # the '@'
+        # the '@'
+        start = self.offset(first.lineno, first.col_offset) - (1 if decorators else 0)
         return start, self.offset(node.end_lineno, node.end_col_offset)
 
 def _stub_function(text, node, indent, owner='') -> tuple:
-    "(start, end, new text) that turn a function's body into the stub, keeping its docstring."
+    "(start, end, new text) making a function's body the stub, keeping its docstring."
     body = node.body
     header_end = text.offset(body[0].lineno, body[0].col_offset)
     header = text.source[text.offset(node.lineno, node.col_offset):header_end].rstrip()
@@ -121,18 +123,20 @@ def stub_cell(source) -> tuple:
     return _apply(source, edits), names
 
 def _apply(source, edits) -> str:
-    "`source` with each `(start, end, new)` edit made, the last first so offsets stay right."
-    for start, end, new in sorted(edits, reverse=True): source = source[:start] + new + source[end:]
+    "`source` with each `(start, end, new)` edit made, last first so offsets hold."
+    for start, end, new in sorted(edits, reverse=True):
+        source = source[:start] + new + source[end:]
     return source
 
 # %% ../../nbs/93_tools_practice.ipynb #be762c39
 _HEADING = re.compile(r'^#{1,6} ')
 
 def practice_notebook(nb: dict, clean=False) -> dict:
-    "Practice copy of notebook `nb` (JSON): no outputs, stubs, the prose or (`clean`) headings."
+    "Practice copy of notebook `nb` (JSON): no outputs, stubs, prose, (`clean`) titles."
     cells = []
     for cell in nb['cells']:
-        source = ''.join(cell['source'])   # a list of lines, or one string: the same text
+        # a list of lines, or one string: the same text
+        source = ''.join(cell['source'])
         dropped = ('outputs', 'execution_count', 'attachments')
         cell = {k: v for k, v in cell.items() if k not in dropped}
         if cell['cell_type'] == 'code':
@@ -156,16 +160,16 @@ def _read(path) -> dict:
 
 # %% ../../nbs/93_tools_practice.ipynb #fed287b6
 def practice_copies(dest, names=(), clean=False, force=False) -> list:
-    "Write practice copies of the lesson notebooks (or those `names` picks) into `dest`."
+    "Write practice copies of the lesson notebooks (or those `names` picks) to `dest`."
     source, dest = shipped_notebooks(), Path(dest)
     notebooks = select_notebooks(list(names), source)
     if dest.exists() and not dest.is_dir():
         raise NotADirectoryError(f"{dest} is a file, not a folder.")
     present = [p.name for p in notebooks if (dest/p.name).exists()]
     if present and not force:
-        raise FileExistsError(f"{dest} already has {', '.join(present)} (your work?); nothing "
-                              "was written. Pass --force to replace them, or choose another "
-                              "folder.")
+        raise FileExistsError(f"{dest} already has {', '.join(present)} (your work?); "
+                              "nothing was written. Pass --force to replace them, or "
+                              "choose another folder.")
     dest.mkdir(parents=True, exist_ok=True)
     written = []
     for path in notebooks:
@@ -194,42 +198,48 @@ def _loaded(node) -> set:
     return names - _comprehension_names(node)
 
 def _bound(stmt) -> tuple:
-    "Names a statement binds, and those it rebinds outright (which loses their history)."
+    "Names a statement binds, and those it rebinds outright (losing their history)."
     if isinstance(stmt, _DEFS): return {stmt.name}, {stmt.name}
     names, plain = set(), set()
     for node in ast.walk(stmt):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store): names.add(node.id)
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
         elif isinstance(node, _PARTS) and isinstance(node.ctx, ast.Store):
             root = node
             while isinstance(root, _PARTS): root = root.value
-            if isinstance(root, ast.Name): names.add(root.id)   # `d[k] = ...` changes `d`
+            # `d[k] = ...` changes `d`
+            if isinstance(root, ast.Name): names.add(root.id)
     names -= _comprehension_names(stmt)
     if isinstance(stmt, (ast.Assign, ast.AnnAssign)):
         targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
         plain = {n.id for t in targets if not isinstance(t, _PARTS)
-                 for n in ast.walk(t) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+                 for n in ast.walk(t) if isinstance(n, ast.Name)
+                 and isinstance(n.ctx, ast.Store)}
     return names, plain
 
 def _is_check(source, tree) -> bool:
     "Whether a cell checks: an assert, a `test_*`/`check*` call, or a compared output."
     if 'NBVAL_CHECK_OUTPUT' in source: return True
-    if tree is None: return bool(re.search(r'\b(test_\w+|check\w*)\(|\bassert\b', source))
+    if tree is None:
+        return bool(re.search(r'\b(test_\w+|check\w*)\(|\bassert\b', source))
     for stmt in tree.body:
         if isinstance(stmt, _DEFS): continue
         for node in ast.walk(stmt):
             if isinstance(node, ast.Assert): return True
             if isinstance(node, ast.Call):
                 func = node.func
-                name = func.id if isinstance(func, ast.Name) else getattr(func, 'attr', '')
+                name = (func.id if isinstance(func, ast.Name)
+                        else getattr(func, 'attr', ''))
                 if _CHECK_CALL.match(name): return True
     return False
 
 def dependants(cells, cell, position, name) -> list:
-    "(cell, checks) for each cell after definition `name` that uses it, or names computed from it."
+    "(cell, checks) per later cell using definition `name` or names computed from it."
     tainted, found = {name}, []
     for index, source, tree in cells:
         if index < cell: continue
-        if tree is None:   # a cell Python cannot parse (an IPython magic): names by pattern
+        # a cell Python cannot parse (an IPython magic): names by pattern
+        if tree is None:
             if tainted & set(re.findall(r'\w+', source)):
                 found.append((index, _is_check(source, None)))
             continue
@@ -261,7 +271,7 @@ class Definition:
 
 @dataclass(repr=False)
 class CheckReport:
-    "A check of one practice notebook: a row per definition, and failing cells no row explains."
+    "A practice notebook's check: a row per definition, failing cells no row explains."
     notebook: str
     rows: list = field(default_factory=list)
     other_failures: list = field(default_factory=list)
@@ -278,47 +288,55 @@ class CheckReport:
         written = sum(r.status in ('pass', 'fail', 'unchecked') for r in self.rows)
         passing = sum(r.status == 'pass' for r in self.rows)
         unchecked = sum(r.status == 'unchecked' for r in self.rows)
-        line = f'{nb_number(self.notebook)}: {written} of {len(self.rows)} written, {passing} pass'
+        line = (f'{nb_number(self.notebook)}: {written} of {len(self.rows)} written, '
+                f'{passing} pass')
         if unchecked: line += f', {unchecked} not checked here'
         if self.other_failures: line += f'; {len(self.other_failures)} other cells fail'
         return line
 
     def _cells(self):
-        rows = [(r.name, '-' if r.cell is None else str(r.cell), STATUS[r.status], r.detail) for r in self.rows]
+        rows = [(r.name, '-' if r.cell is None else str(r.cell), STATUS[r.status],
+                 r.detail) for r in self.rows]
         return [('definition', 'cell', 'status', 'detail')] + rows
 
     def table(self) -> str:
         "The report as plain text for a terminal."
         lines = [text_table(self._cells())]
         if self.other_failures:
-            lines += ['', 'other cells that fail:'] + [f'  {failure}' for failure in self.other_failures]
+            lines += (['', 'other cells that fail:']
+                      + [f'  {failure}' for failure in self.other_failures])
         if any(r.status == 'not written' for r in self.rows):
-            lines += ['', "not written yet: the course's own version ran in its place, so the checks after it ran."]
+            lines += ['',
+                      "not written yet: the course's own version ran in its place, so "
+                      "the checks after it ran."]
         return '\n'.join(lines + ['', self.summary()])
 
     def __repr__(self): return self.table()
 
     def _repr_html_(self) -> str:
         head, *body = self._cells()
-        row = lambda cells, tag: '<tr>' + ''.join(f'<{tag} style="text-align:left">{escape(c)}</{tag}>'
-                                                   for c in cells) + '</tr>'
-        html = ['<table>', row(head, 'th')] + [row(cells, 'td') for cells in body] + ['</table>']
-        html += [f'<p>other cell that fails: <code>{escape(f)}</code></p>' for f in self.other_failures]
+        cell = lambda c, tag: f'<{tag} style="text-align:left">{escape(c)}</{tag}>'
+        row = lambda cells, tag: '<tr>' + ''.join(cell(c, tag) for c in cells) + '</tr>'
+        html = (['<table>', row(head, 'th')] + [row(cells, 'td') for cells in body]
+                + ['</table>'])
+        html += [f'<p>other cell that fails: <code>{escape(f)}</code></p>'
+                 for f in self.other_failures]
         return '\n'.join(html + [f'<p><b>{escape(self.summary())}</b></p>'])
 
 # %% ../../nbs/93_tools_practice.ipynb #b8a6ce57
 def reference_notebook(path) -> Path:
-    "The course's own notebook that practice copy `path` was made from (matched by file name)."
+    "The course notebook practice copy `path` was made from (matched by file name)."
     folder = shipped_notebooks()
     original = folder/Path(path).name
     if not original.exists():
         known = ', '.join(p.name for p in course_notebooks(folder)[:3])
-        raise FileNotFoundError(f"{Path(path).name} is not the name of a course notebook ({known} ...): "
-                                "check a copy made by `course-lib practice`, under the name it was given.")
+        raise FileNotFoundError(f"{Path(path).name} is not the name of a course "
+                                f"notebook ({known} ...): check a copy made by "
+                                "`course-lib practice`, under the name it was given.")
     return original
 
 def _reference_definitions(original) -> dict:
-    "(name, occurrence) -> (the course's source of that definition, whether the library exports it)."
+    "(name, occurrence) -> (the course's source of that definition, whether exported)."
     found, seen = {}, {}
     for cell in _read(original)['cells']:
         if cell['cell_type'] != 'code': continue
@@ -337,7 +355,9 @@ def _first_use_after(name, original) -> str | None:
     for path in course_notebooks(original.parent):
         if path.name <= original.name: continue
         cells = _read(path)['cells']
-        if any(c['cell_type'] == 'code' and pattern.search(''.join(c['source'])) for c in cells): return path.stem
+        if any(c['cell_type'] == 'code' and pattern.search(''.join(c['source']))
+               for c in cells):
+            return path.stem
     return None
 
 # %% ../../nbs/93_tools_practice.ipynb #f2b6d933
@@ -345,7 +365,8 @@ _ANSI = re.compile(r'\x1b\[[0-9;]*m')
 
 def _cell_error(cell) -> tuple | None:
     "(line, message) of the error a cell raised when the checker ran it, or None."
-    error = next((o for o in cell.get('outputs', []) if o.get('output_type') == 'error'), None)
+    error = next((o for o in cell.get('outputs', [])
+                  if o.get('output_type') == 'error'), None)
     if error is None: return None
     trace = _ANSI.sub('', '\n'.join(error.get('traceback', [])))
     line = re.search(r'Cell In\[\d+\], line (\d+)', trace)
@@ -353,27 +374,33 @@ def _cell_error(cell) -> tuple | None:
     return (int(line.group(1)) if line else None), message
 
 def _shown(cell) -> str:
-    "What a cell printed and returned, as text with spaces evened out: what the course compares."
+    "What a cell printed and returned, as text with spaces evened out: what's compared."
     printed, returned = '', ''
-    for out in cell.get('outputs', []):   # a live run may split one print into several stream outputs
-        if out.get('output_type') == 'stream' and out.get('name') == 'stdout': printed += ''.join(out['text'])
-        elif out.get('output_type') == 'execute_result': returned += ''.join(out['data'].get('text/plain', ''))
+    # a live run may split one print into several stream outputs
+    for out in cell.get('outputs', []):
+        if out.get('output_type') == 'stream' and out.get('name') == 'stdout':
+            printed += ''.join(out['text'])
+        elif out.get('output_type') == 'execute_result':
+            returned += ''.join(out['data'].get('text/plain', ''))
     return ' '.join((printed + '\n' + returned).split())
 
 def _expected_outputs(original) -> dict:
-    "The stored output of each NBVAL_CHECK_OUTPUT cell of the course's notebook, by the cell's source."
+    "Stored output of each NBVAL_CHECK_OUTPUT cell in the course's notebook, by source."
     return {''.join(c['source']): _shown(c) for c in _read(original)['cells']
-            if c['cell_type'] == 'code' and 'NBVAL_CHECK_OUTPUT' in ''.join(c['source'])}
+            if c['cell_type'] == 'code'
+            and 'NBVAL_CHECK_OUTPUT' in ''.join(c['source'])}
 
 def _where(index, source, error) -> str:
     line, message = error
-    code = source.splitlines()[line - 1].strip() if line and line <= len(source.splitlines()) else ''
+    code = (source.splitlines()[line - 1].strip()
+            if line and line <= len(source.splitlines()) else '')
     if len(code) > 50: code = code[:47] + '...'
     if len(message) > 110: message = message[:107] + '...'
-    return f'cell {index}' + (f', line {line}: {code}' if code else '') + f' -> {message}'
+    return (f'cell {index}' + (f', line {line}: {code}' if code else '')
+            + f' -> {message}')
 
 def _prepare(nb, reference) -> list:
-    "Rows for the learner's notebook `nb`; unwritten stubs in it are replaced by the course's code, in place."
+    "Rows for learner notebook `nb`; unwritten stubs get the course's code, in place."
     rows, seen = [], {}
     for index, cell in enumerate(nb['cells']):
         if cell['cell_type'] != 'code': continue
@@ -388,28 +415,36 @@ def _prepare(nb, reference) -> list:
             key = (node.name, seen.setdefault(node.name, 0))
             seen[node.name] += 1
             if key not in reference: continue   # the learner's own helper
-            position = next(k for k, stmt in enumerate(statements) if stmt.lineno == node.lineno)
+            position = next(k for k, stmt in enumerate(statements)
+                            if stmt.lineno == node.lineno)
             row = Definition(node.name, index, position, exported=reference[key][1])
             if is_stub(node):
                 row.status = 'not written'
                 edits.append((*text.segment(node), reference[key][0]))
             rows.append(row)
-        if tree is None:   # the learner's cell does not parse: its definitions fail there
-            for name in re.findall(r'^(?:async\s+)?(?:def|class)\s+(\w+)', source, re.M):
+        # the learner's cell does not parse: its definitions fail there
+        if tree is None:
+            for name in re.findall(r'^(?:async\s+)?(?:def|class)\s+(\w+)', source,
+                                   re.M):
                 key = (name, seen.setdefault(name, 0))
                 seen[name] += 1
-                if key in reference: rows.append(Definition(name, index, exported=reference[key][1]))
-        for start, end, new in sorted(edits, reverse=True): source = source[:start] + new + source[end:]
+                if key in reference:
+                    rows.append(Definition(name, index, exported=reference[key][1]))
+        for start, end, new in sorted(edits, reverse=True):
+            source = source[:start] + new + source[end:]
         cell['source'] = source
-    present = {(r.name, sum(1 for q in rows[:i] if q.name == r.name)) for i, r in enumerate(rows)}
+    present = {(r.name, sum(1 for q in rows[:i] if q.name == r.name))
+               for i, r in enumerate(rows)}
     rows += [Definition(name, None, status='missing', exported=exported,
-                        detail=f'no definition of {name} in this copy; the cells that use it fail')
-             for (name, k), (_, exported) in reference.items() if (name, k) not in present]
+                        detail=f'no definition of {name} in this copy; the cells that '
+                               'use it fail')
+             for (name, k), (_, exported) in reference.items()
+             if (name, k) not in present]
     return rows
 
 # %% ../../nbs/93_tools_practice.ipynb #436bfb03
 def check_notebook(path, timeout=600) -> CheckReport:
-    "Run practice copy `path` in quick mode in a fresh kernel and report, per definition, whether it is written and passes its checks."
+    "Run practice copy `path` (quick, fresh kernel): each definition written, passing?"
     import subprocess
     import nbformat
     from nbclient import NotebookClient
@@ -422,12 +457,14 @@ def check_notebook(path, timeout=600) -> CheckReport:
     nb = nbformat.read(path, as_version=4)
     rows = _prepare(nb, reference)
     report, start = CheckReport(path.name, rows), time.perf_counter()
-    client = NotebookClient(nb, timeout=timeout, kernel_name='python3', allow_errors=True,
-                            resources={'metadata': {'path': str(path.parent.resolve())}})
+    client = NotebookClient(
+        nb, timeout=timeout, kernel_name='python3', allow_errors=True,
+        resources={'metadata': {'path': str(path.parent.resolve())}})
     stopped = None
     with patch_env(COURSE_LIB_QUICK='1'):
         try: client.execute(stderr=subprocess.DEVNULL)
-        except CellTimeoutError: stopped = f'stopped: a cell ran longer than {timeout} s'
+        except CellTimeoutError:
+            stopped = f'stopped: a cell ran longer than {timeout} s'
         except DeadKernelError: stopped = 'stopped: the kernel died (out of memory?)'
     report.seconds = time.perf_counter() - start
     cells, errors = [], {}
@@ -436,44 +473,57 @@ def check_notebook(path, timeout=600) -> CheckReport:
         try: tree = ast.parse(cell.source)
         except SyntaxError: tree = None
         cells.append((index, cell.source, tree))
-        if (error := _cell_error(cell)) is not None: errors[index] = _where(index, cell.source, error)
-        elif cell.get('execution_count') is None and stopped: errors[index] = f'cell {index} did not run ({stopped})'
+        if (error := _cell_error(cell)) is not None:
+            errors[index] = _where(index, cell.source, error)
+        elif cell.get('execution_count') is None and stopped:
+            errors[index] = f'cell {index} did not run ({stopped})'
         elif cell.source in expected and _shown(cell) != expected[cell.source]:
             got, want = (text[:40] for text in (_shown(cell), expected[cell.source]))
-            errors[index] = f"cell {index}: its output differs from the course's: {got!r}, expected {want!r}"
+            errors[index] = (f"cell {index}: its output differs from the course's: "
+                             f"{got!r}, expected {want!r}")
     uses, failing, passing = {}, {}, {}
     for k, row in enumerate(rows):
         if row.status == 'missing': continue
         uses[k] = dependants(cells, row.cell, row.position, row.name)
         failing[k] = [i for i, _ in uses[k] if i in errors]
-        if row.cell in errors and row.status != 'not written': failing[k].insert(0, row.cell)
+        if row.cell in errors and row.status != 'not written':
+            failing[k].insert(0, row.cell)
         passing[k] = [i for i, is_check in uses[k] if is_check and i not in errors]
-    # a failing cell is blamed on the written definitions it uses that passed no check before it;
-    # only when each of them did is it blamed on all of them
+    # a failing cell is blamed on the written definitions it uses that passed no
+    # check before it; only when each of them did is it blamed on all of them
     blamed, explained = {}, set()
-    for cell in sorted({i for k in failing for i in failing[k] if rows[k].status != 'not written'}):
-        suspects = [k for k in failing if cell in failing[k] and rows[k].status != 'not written']
+    for cell in sorted({i for k in failing for i in failing[k]
+                        if rows[k].status != 'not written'}):
+        suspects = [k for k in failing if cell in failing[k]
+                    and rows[k].status != 'not written']
         unproven = [k for k in suspects if not any(i < cell for i in passing[k])]
         for k in unproven or suspects: blamed.setdefault(k, cell)
         explained.add(cell)
     for k, row in enumerate(rows):
         if row.status in ('missing', 'not written'):
-            if row.status == 'not written': row.detail = "the course's version ran in its place"
+            if row.status == 'not written':
+                row.detail = "the course's version ran in its place"
             continue
         checks = passing[k]
         if k in blamed: row.status, row.detail = 'fail', errors[blamed[k]]
         elif checks:
             row.status = 'pass'
-            row.detail = f"{len(checks)} check{'s' if len(checks) > 1 else ''}: cell{'s' if len(checks) > 1 else ''} " + \
-                         ', '.join(map(str, checks[:6])) + (' ...' if len(checks) > 6 else '')
-            if failing[k]: row.detail += f'; cell {failing[k][0]} fails, blamed on another definition'
+            s = 's' if len(checks) > 1 else ''
+            row.detail = (f"{len(checks)} check{s}: cell{s} "
+                          + ', '.join(map(str, checks[:6]))
+                          + (' ...' if len(checks) > 6 else ''))
+            if failing[k]:
+                row.detail += (f'; cell {failing[k][0]} fails, '
+                               'blamed on another definition')
         else:
             row.status = 'unchecked'
-            later = _first_use_after(row.name, original) if row.exported and not uses[k] else None
+            later = (_first_use_after(row.name, original)
+                     if row.exported and not uses[k] else None)
             ran = [i for i, _ in uses[k]]
             row.detail = (f'first used in {later}' if later else
-                          f"runs in cell{'s' if len(ran) > 1 else ''} {', '.join(map(str, ran[:6]))}, "
-                          "but no check looks at it" if ran else 'not used in this notebook')
+                          f"runs in cell{'s' if len(ran) > 1 else ''} "
+                          f"{', '.join(map(str, ran[:6]))}, but no check looks at "
+                          "it" if ran else 'not used in this notebook')
     report.other_failures = [errors[i] for i in sorted(errors) if i not in explained]
     return report
 
@@ -482,11 +532,13 @@ def find_copy(name, folder='.') -> Path:
     "A practice copy named by path, file name or number (`02`) in `folder`."
     if Path(name).is_file(): return Path(name)
     if not course_notebooks(folder):
-        raise FileNotFoundError(f"No practice notebooks in {folder}: make them with `course-lib practice "
-                                f"{folder}`, then pass a copy's path or its number with --dir.")
+        raise FileNotFoundError(f"No practice notebooks in {folder}: make them with "
+                                f"`course-lib practice {folder}`, then pass a copy's "
+                                "path or its number with --dir.")
     try: return select_notebooks([Path(name).name], folder)[0]
     except ValueError as e:
-        raise FileNotFoundError(f"No practice notebook {name!r} in {folder}. {e}") from None
+        raise FileNotFoundError(f"No practice notebook {name!r} in {folder}. "
+                                f"{e}") from None
 
 def check(name, folder='.', timeout=600) -> CheckReport:
     "Check a practice copy from a notebook cell: `check('02')` shows the table."
@@ -496,22 +548,25 @@ def check(name, folder='.', timeout=600) -> CheckReport:
 def cmd_practice(args) -> int:
     "Write practice copies of the lesson notebooks into `args.dest`."
     from course_lib.tools.cli import CommandError
-    try: written = practice_copies(args.dest, args.names, clean=args.clean, force=args.force)
+    try:
+        written = practice_copies(args.dest, args.names, clean=args.clean,
+                                  force=args.force)
     except (OSError, ValueError) as e: raise CommandError(str(e)) from e
     print(f"{len(written)} practice notebooks written to {args.dest}")
-    print(f"Open them with `jupyter lab {args.dest}`, write the bodies marked 'not written yet', "
-          f"then check one with `course-lib check {Path(args.dest)/written[0].name}`.")
+    print(f"Open them with `jupyter lab {args.dest}`, write the bodies marked 'not "
+          "written yet', then check one with `course-lib check "
+          f"{Path(args.dest)/written[0].name}`.")
     return 0
 
 def cmd_check(args) -> int:
-    "Check practice copies; exit status 1 unless every definition is written and passes."
+    "Check practice copies; exit status 1 unless each definition is written and passes."
     from course_lib.tools.cli import CommandError
     try: paths = [find_copy(name, args.dir) for name in args.notebooks]
     except FileNotFoundError as e: raise CommandError(str(e)) from e
     try: import nbclient, nbformat  # noqa: F401  the course extra
     except ModuleNotFoundError as e:
-        raise CommandError(f"course-lib check needs the course extra ({e.name} is not installed): "
-                           "pip install 'course_lib[course]'.") from e
+        raise CommandError(f"course-lib check needs the course extra ({e.name} is not "
+                           "installed): pip install 'course_lib[course]'.") from e
     reports = []
     for path in paths:
         try: reports.append(check_notebook(path, timeout=args.timeout))
@@ -521,23 +576,35 @@ def cmd_check(args) -> int:
 
 def add_commands(sub) -> None:
     "Add `practice` and `check` to the `course-lib` sub-command parser `sub`."
-    practice = sub.add_parser('practice', help='write practice copies of the notebooks, with the code to rewrite',
-                              description='Copy the lesson notebooks (or those named, by number or lesson) into '
-                              'DEST with outputs removed and the body of every function and class replaced by a '
-                              "stub that raises 'not written yet'; signatures, docstrings and checks stay. "
-                              'Existing copies are never replaced unless --force is given.')
+    practice = sub.add_parser(
+        'practice',
+        help='write practice copies of the notebooks, with the code to rewrite',
+        description='Copy the lesson notebooks (or those named, by number or lesson) '
+                    'into DEST with outputs removed and the body of every function '
+                    "and class replaced by a stub that raises 'not written yet'; "
+                    'signatures, docstrings and checks stay. Existing copies are never '
+                    'replaced unless --force is given.')
     practice.add_argument('dest', type=Path, metavar='DEST')
     practice.add_argument('names', nargs='*', metavar='NOTEBOOK|LESSON')
-    practice.add_argument('--clean', action='store_true', help='keep only the headings of the prose')
-    practice.add_argument('--force', action='store_true', help='replace practice copies already in DEST')
+    practice.add_argument('--clean', action='store_true',
+                          help='keep only the headings of the prose')
+    practice.add_argument('--force', action='store_true',
+                          help='replace practice copies already in DEST')
     practice.set_defaults(func=cmd_practice)
-    check = sub.add_parser('check', help='check a practice notebook: which definitions are written and pass',
-                           description='Run a practice copy in quick mode in a fresh kernel and print one row '
-                           'per definition: not written yet (the course version runs in its place), written and '
-                           'its checks pass, or written and a check fails (cell, line, message). Exit status 1 '
-                           'unless every definition is written and none fails.')
-    check.add_argument('notebooks', nargs='+', metavar='NOTEBOOK', help='a practice copy, or its number (02)')
-    check.add_argument('--dir', type=Path, default=Path('.'), help='folder holding the copies named by number '
+    check = sub.add_parser('check',
+                           help='check a practice notebook: which definitions are '
+                                'written and pass',
+                           description='Run a practice copy in quick mode in a fresh '
+                           'kernel and print one row per definition: not written yet '
+                           '(the course version runs in its place), written and its '
+                           'checks pass, or written and a check fails (cell, line, '
+                           'message). Exit status 1 unless every definition is written '
+                           'and none fails.')
+    check.add_argument('notebooks', nargs='+', metavar='NOTEBOOK',
+                       help='a practice copy, or its number (02)')
+    check.add_argument('--dir', type=Path, default=Path('.'),
+                       help='folder holding the copies named by number '
                        '(default: the current folder)')
-    check.add_argument('--timeout', type=int, default=600, help='seconds allowed per cell (default 600)')
+    check.add_argument('--timeout', type=int, default=600,
+                       help='seconds allowed per cell (default 600)')
     check.set_defaults(func=cmd_check)
