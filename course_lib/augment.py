@@ -65,6 +65,7 @@ class CenterCrop(GeneralCrop):
         self.scale = scale
 
     def crop_box(self, w, h):
+        "The centred square whose side is the shorter side divided by `scale`."
         side = min(w, h) / self.scale
         return ((w - side) / 2, (h - side) / 2, (w + side) / 2, (h + side) / 2)
 
@@ -80,6 +81,7 @@ class RandomResizedCrop(GeneralCrop):
         self.scale, self.ratio, self.attempts = scale, ratio, attempts
 
     def crop_box(self, w, h):
+        "A random box of the allowed area and aspect, or the centre crop if none fits."
         log_ratio = (math.log(self.ratio[0]), math.log(self.ratio[1]))
         for _ in range(self.attempts):
             area = random.uniform(*self.scale) * w * h

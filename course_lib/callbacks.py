@@ -106,10 +106,10 @@ class CallbackRunner:
 
     def __call__(self, event): return run_callbacks(self.cbs, event, self)
 
-    model = property(lambda self: self.learn.model)
-    opt = property(lambda self: self.learn.opt)
-    loss_func = property(lambda self: self.learn.loss_func)
-    data = property(lambda self: self.learn.data)
+    model = property(lambda self: self.learn.model, doc="The bundle's model.")
+    opt = property(lambda self: self.learn.opt, doc="The bundle's optimizer.")
+    loss_func = property(lambda self: self.learn.loss_func, doc="The bundle's loss function.")
+    data = property(lambda self: self.learn.data, doc="The bundle's `DataBunch`.")
 
     def fit(self, epochs, learn, device=None):
         "Train `learn` for `epochs` epochs on `device`, validating after each epoch."

@@ -198,7 +198,9 @@ class ImageList(ItemList):
         "The images under `path` (found by `get_files`)."
         return cls(get_files(path, extensions, recurse, folders), path, **kwargs)
 
-    def get(self, fn): return Image.open(fn)   # reads the header; decoding comes later
+    def get(self, fn):
+        "The image file `fn`, opened."
+        return Image.open(fn)   # reads the header; decoding comes later
 
     def _get(self, fn):
         try: return super()._get(fn)
@@ -379,9 +381,13 @@ class ImageLoader:
         self.skipped = [] if skipped is None else skipped
 
     @property
-    def dataset(self): return self.dl.dataset
+    def dataset(self):
+        "The dataset the wrapped loader reads."
+        return self.dl.dataset
     @property
-    def batch_size(self): return self.dl.batch_size
+    def batch_size(self):
+        "The wrapped loader's batch size."
+        return self.dl.batch_size
     def __len__(self): return len(self.dl)
 
     def __iter__(self):

@@ -122,14 +122,18 @@ class MixedPrecision(Callback):
         if self.channels_last: learn.model.to(memory_format=torch.channels_last)
 
     def predict(self, learn):
+        "The forward pass under autocast; predictions come back in float32."
         if self.channels_last and getattr(learn.xb, 'ndim', 0) == 4:
             learn.xb = learn.xb.contiguous(memory_format=torch.channels_last)
         with torch.autocast(self.device_type, dtype=self.dtype):
             Learner.predict(learn)
         learn.pred = _to_float32(learn.pred)    # loss and metrics in float32
 
-    def backward(self, learn): self.scaler.scale(learn.loss).backward()
+    def backward(self, learn):
+        "Backward from the loss times the scale, so small gradients survive float16."
+        self.scaler.scale(learn.loss).backward()
 
     def step(self, learn):
+        "Unscale the gradients and step, unless one is inf or NaN; adjust the scale."
         self.scaler.step(learn.opt)     # skipped if a gradient is inf or NaN
         self.scaler.update()

@@ -276,9 +276,15 @@ class LearnerSteps(TrainingLoop):
                             "predictions first, as F.cross_entropy(input, target) "
                             "expects. Swap your loss function's parameters.") from error
 
-    def backward(self): self.loss.backward()
-    def step(self): self.opt.step()
-    def zero_grad(self): self.opt.zero_grad()
+    def backward(self):
+        "Gradients of `loss`."
+        self.loss.backward()
+    def step(self):
+        "One optimizer step."
+        self.opt.step()
+    def zero_grad(self):
+        "Clear the gradients."
+        self.opt.zero_grad()
 
     def _prepare_model(self):
         "The callbacks' steps checked, the model on `device` (in place), its float dtype noted."
@@ -650,7 +656,9 @@ class Learner(Inference, Checkpoints, OptimizerSetup, LearnerSteps):
         self.add_cbs([TrainEvalCallback(), Metrics(self.metrics), Recorder(), cbs])
 
     @property
-    def data(self): return self.dls      # lesson 9's name for the `DataBunch`
+    def data(self):
+        "Lesson 9's name for `dls`, the `DataBunch`."
+        return self.dls
 
     def fit(self, n_epoch,         # epochs in this fit (in all, when resuming)
             lr=None,               # None: `self.lr`; or one per group

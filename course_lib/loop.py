@@ -96,9 +96,15 @@ class LoopSteps:
                              "Average it: reduction='mean' (F.cross_entropy's default) "
                              "or .mean().")
 
-    def backward(self): self.loss.backward()
-    def step(self): self.opt.step()
-    def zero_grad(self): self.opt.zero_grad()
+    def backward(self):
+        "Gradients of `loss`."
+        self.loss.backward()
+    def step(self):
+        "One optimizer step."
+        self.opt.step()
+    def zero_grad(self):
+        "Clear the gradients."
+        self.opt.zero_grad()
 
 # %% ../nbs/05b_early_stopping.ipynb #a46f66ee
 class Runner(LoopSteps, CallbackRunner):

@@ -26,7 +26,9 @@ class ConvLayer(nn.Module):
         self.register_buffer('bias', torch.zeros(()))   # set by LSUV, not trained
 
     @property
-    def weight(self): return self.conv.weight     # what LSUV scales
+    def weight(self):
+        "The convolution's weight, which LSUV scales."
+        return self.conv.weight
 
     def forward(self, x): return self.act(self.conv(x)) + self.bias   # out of place
 

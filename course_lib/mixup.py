@@ -126,6 +126,7 @@ class MixCallback(Callback):
         self.yb_other = learn.yb[perm]
 
     def get_loss(self, learn):
+        "The mixed loss of a mixed batch (the usual loss otherwise)."
         if self.lam is None: return Learner.get_loss(learn)   # not mixed: usual loss
         learn.loss = mixed_loss(learn.loss_func, learn.pred, learn.yb, self.yb_other,
                                 self.lam)

@@ -250,7 +250,9 @@ class Vocab:
 
     def __len__(self): return len(self.itos)
     @property
-    def pad_idx(self): return self.stoi[TK_PAD]
+    def pad_idx(self):
+        "The id of the padding token."
+        return self.stoi[TK_PAD]
 
     def numericalize(self, tokens) -> torch.Tensor:
         "The indices of `tokens` (`xxunk`'s for unknown ones), as a tensor of int64."

@@ -114,10 +114,14 @@ class DataBunch:
     def c(self, value): self._c = value
 
     @property
-    def train_ds(self): return self.train_dl.dataset
+    def train_ds(self):
+        "The training loader's dataset."
+        return self.train_dl.dataset
 
     @property
-    def valid_ds(self): return self.valid_dl.dataset
+    def valid_ds(self):
+        "The validation loader's dataset."
+        return self.valid_dl.dataset
 
 # %% ../nbs/04_callbacks.ipynb #fc03a231
 class TrainingBundle:

@@ -80,3 +80,20 @@ def test_bundled_samples_stay_small_and_documented():
     total = sum(p.stat().st_size for p in samples.rglob('*') if p.is_file())
     assert total < 5 * 2**20, f'samples are {total / 2**20:.1f} MiB; keep them to a few MiB'
     assert 'licence' in (samples/'README.md').read_text().lower()
+
+
+def test_every_notebook_installs_course_lib_when_missing():
+    "Opened in Colab (no clone), a notebook's first code cell after `default_exp` installs the package; here it is a no-op."
+    import tomllib
+    from IPython.core.inputtransformer2 import TransformerManager
+    repo = tomllib.loads((ROOT/'pyproject.toml').read_text())['project']['urls']['Repository']
+    for path in sorted((ROOT/'nbs').glob('[0-9]*.ipynb')):
+        cells = [''.join(c['source']) for c in json.loads(path.read_text())['cells']
+                 if c['cell_type'] == 'code' and not ''.join(c['source']).startswith('#| default_exp')]
+        first = cells[0]
+        extra = '[text]' if path.name.startswith('12') else ''
+        assert first.startswith('#| hide\n'), f'{path.name}: the first code cell should be the hidden install cell'
+        assert f'%pip install -q "course_lib{extra} @ git+{repo}"' in first, (path.name, first)
+        python = TransformerManager().transform_cell(first)       # IPython turns %pip into a call
+        namespace = {'get_ipython': lambda: (_ for _ in ()).throw(AssertionError('pip ran'))}
+        exec(compile(python, path.name, 'exec'), namespace)         # course_lib is importable: no pip

@@ -397,8 +397,8 @@ def notebook_links(name: str, repo: str, branch='main') -> dict:
 def _links_line(name, repo, branch) -> str:
     "The line under a notebook page's title."
     links = notebook_links(name, repo, branch)
-    return (f"[Open in Colab]({links['colab']}) (then, in a first cell, "
-            f"`!pip install -q git+{repo}`) · "
+    return (f"[Open in Colab]({links['colab']}) (its first code cell installs "
+            "`course_lib` there) · "
             f"[View or edit the notebook on GitHub]({links['github']})")
 
 def _under_title(nb, line):
