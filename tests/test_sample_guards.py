@@ -19,6 +19,7 @@ import warnings
 from pathlib import Path
 
 import pytest
+from IPython.core.inputtransformer2 import TransformerManager
 
 from course_lib.data import samples_dir
 
@@ -65,7 +66,7 @@ def code_cells(nb: Path):
     for i, cell in enumerate(json.loads(nb.read_text())['cells']):
         source = ''.join(cell['source'])
         if cell['cell_type'] != 'code' or '#| export' in source: continue
-        yield i, ast.parse(source)
+        yield i, ast.parse(TransformerManager().transform_cell(source))   # IPython magics (%pip) as calls
 
 
 def called(node, names) -> bool:
